@@ -1,0 +1,40 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="spacy-jere",
+    version="0.1.0",
+    description="Joint entity and relation extraction for spaCy (SpERT family)",
+    long_description=open("README.md", encoding="utf8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    packages=find_packages(include=["spacy_jere", "spacy_jere.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "spacy>=3.8.0,<3.9.0",
+        "spacy-transformers>=1.3.5,<1.4.0",
+        "thinc>=8.3.0,<8.4.0",
+        # torch 2.13.0 is what the setup script installs first; the range keeps
+        # pip from swapping it for a CUDA build on machines that already have it.
+        "torch>=2.1,<2.15",
+        "typer>=0.9,<1.0",
+        "numpy>=1.23",
+        "srsly>=2.4",
+    ],
+    extras_require={
+        "cuda12x": ["cupy-cuda12x>=12.0"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={
+        "spacy_factories": ["span_relation = spacy_jere.pipe:make_span_relation"],
+        "spacy_architectures": [
+            "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:build_span_relation_model",
+            "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",
+            "spacy_jere.SpERTRelationEncoder.v1 = spacy_jere.architectures:spert_relation_encoder",
+            "spacy_jere.LinearClassifier.v1 = spacy_jere.architectures:linear_classifier",
+            "spacy_jere.MLPClassifier.v1 = spacy_jere.architectures:mlp_classifier",
+        ],
+        "spacy_scorers": [
+            "spacy_jere.span_relation_scorer.v1 = spacy_jere.scoring:make_span_relation_scorer"
+        ],
+    },
+)

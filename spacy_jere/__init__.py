@@ -1,0 +1,10 @@
+"""spacy-jere: joint entity and relation extraction for spaCy (SpERT family)."""
+from .relations import Relation, register_extension
+
+register_extension()
+
+from . import architectures, scoring  # noqa: E402  (registers architectures, scorer)
+from .pipe import SpanRelationExtractor, make_span_relation  # noqa: E402
+
+__all__ = ["Relation", "SpanRelationExtractor", "make_span_relation"]
+__version__ = "0.1.0"

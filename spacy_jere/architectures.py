@@ -1,0 +1,71 @@
+"""Registered architectures: the model, and its swappable parts.
+
+Each part is registered as a factory that returns a builder for a torch module; the
+model calls the builders once the token width and the label counts are known.
+"""
+from functools import partial
+from typing import Callable, List
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, PyTorchGradScaler
+from thinc.types import Floats2d
+
+from .layers.classifiers import LinearClassifier, MLPClassifier
+from .layers.representations import MaxPoolSpanEncoder, SpERTRelationEncoder
+from .model import SpanRelationModel
+
+
+def _check_dropout(dropout: float, where: str) -> None:
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{where}: dropout must be in [0, 1), got {dropout}")
+
+
+@registry.architectures("spacy_jere.SpanRelationModel.v1")
+def build_span_relation_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    span_encoder: Callable,
+    relation_encoder: Callable,
+    span_classifier: Callable,
+    relation_classifier: Callable,
+    mixed_precision: bool = False,
+    grad_scaler_config: dict = {},
+) -> Model:
+    """Joint span and relation scorer over the token vectors of ``tok2vec``."""
+    grad_scaler = PyTorchGradScaler(**grad_scaler_config) if mixed_precision else None
+    factories = {
+        "span_encoder": span_encoder,
+        "relation_encoder": relation_encoder,
+        "span_classifier": span_classifier,
+        "relation_classifier": relation_classifier,
+    }
+    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler)
+
+
+@registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")
+def max_pool_span_encoder(width_embedding_size: int = 25) -> Callable:
+    """SpERT span representation: max-pooled tokens, width embedding, sentence context."""
+    if width_embedding_size < 1:
+        raise ValueError(f"MaxPoolSpanEncoder: width_embedding_size must be >= 1, got {width_embedding_size}")
+    return partial(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size)
+
+
+@registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
+def spert_relation_encoder() -> Callable:
+    """SpERT pair representation: head, tail, max-pooled context between them."""
+    return SpERTRelationEncoder
+
+
+@registry.architectures("spacy_jere.LinearClassifier.v1")
+def linear_classifier(dropout: float = 0.1) -> Callable:
+    _check_dropout(dropout, "LinearClassifier")
+    return partial(LinearClassifier, dropout=dropout)
+
+
+@registry.architectures("spacy_jere.MLPClassifier.v1")
+def mlp_classifier(hidden_width: int = 150, dropout: float = 0.1) -> Callable:
+    """ASpERT's classifier (eq. 8-9): Linear, ReLU, Linear."""
+    _check_dropout(dropout, "MLPClassifier")
+    if hidden_width < 1:
+        raise ValueError(f"MLPClassifier: hidden_width must be >= 1, got {hidden_width}")
+    return partial(MLPClassifier, hidden_width=hidden_width, dropout=dropout)

@@ -1,0 +1,192 @@
+"""Candidate spans and pairs: enumeration, negative sampling, and the batch layout
+the torch model consumes.
+
+All token positions in a ``CandidateBatch`` are *global*: the docs' tokens are laid
+end to end (doc ``i`` starts at ``token_offsets[i]``), so the model pools spans and
+contexts from one flat token table by index, with no padding.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+
+Ints1d = numpy.ndarray
+Ints2d = numpy.ndarray
+
+
+def sentence_ids(doc: Doc) -> Ints1d:
+    """Sentence index of every token; one sentence when the doc is not segmented."""
+    if len(doc) == 0:
+        return numpy.zeros((0,), dtype="int64")
+    if not doc.has_annotation("SENT_START"):
+        return numpy.zeros((len(doc),), dtype="int64")
+    is_start = numpy.array([tok.is_sent_start for tok in doc], dtype=bool)
+    is_start[0] = True
+    return numpy.cumsum(is_start).astype("int64") - 1
+
+
+def sentence_bounds(sent_ids: Ints1d) -> Ints2d:
+    """(start, end) of each sentence, given every token's sentence id."""
+    n_sents = int(sent_ids[-1]) + 1 if len(sent_ids) else 0
+    starts = numpy.searchsorted(sent_ids, numpy.arange(n_sents), side="left")
+    ends = numpy.searchsorted(sent_ids, numpy.arange(n_sents), side="right")
+    return numpy.stack([starts, ends], axis=1).astype("int64").reshape(-1, 2)
+
+
+def enumerate_spans(sent_ids: Ints1d, max_width: int) -> Ints2d:
+    """All (start, end) spans of 1..max_width tokens that stay inside one sentence,
+    ordered by start, then width."""
+    n = len(sent_ids)
+    if n == 0:
+        return numpy.zeros((0, 2), dtype="int64")
+    starts = numpy.repeat(numpy.arange(n), max_width)
+    ends = starts + numpy.tile(numpy.arange(1, max_width + 1), n)
+    valid = ends <= n
+    starts, ends = starts[valid], ends[valid]
+    valid = sent_ids[starts] == sent_ids[ends - 1]
+    return numpy.stack([starts[valid], ends[valid]], axis=1).astype("int64")
+
+
+def sample_rows(
+    rng: numpy.random.Generator, candidates: numpy.ndarray, count: int
+) -> numpy.ndarray:
+    """Up to ``count`` rows of ``candidates``, drawn without replacement."""
+    if len(candidates) <= count:
+        return candidates
+    keep = rng.choice(len(candidates), size=count, replace=False)
+    return candidates[numpy.sort(keep)]
+
+
+@dataclass
+class DocTargets:
+    """Gold annotation of one doc, in its own token positions."""
+
+    spans: Ints2d  # (n, 2) start, end
+    span_labels: Ints1d  # (n,) entity label index, 1-based (0 is "no entity")
+    pairs: Ints2d  # (m, 2) indices into spans: head, tail
+    pair_labels: numpy.ndarray  # (m, n_relation_labels) multi-hot
+
+
+@dataclass
+class CandidateBatch:
+    """Spans (and, in training, pairs) to score for a batch of docs."""
+
+    token_offsets: Ints1d  # (n_docs + 1,) cumulative doc lengths
+    spans: Ints2d  # (S, 2) global start, end
+    span_docs: Ints1d  # (S,) doc index
+    span_sentences: Ints2d  # (S, 2) global start, end of the span's sentence
+    span_sentence_ids: Ints1d  # (S,) batch-wide sentence index
+    pairs: Optional[Ints2d] = None  # (P, 2) span indices: head, tail (training)
+    span_targets: Optional[Ints1d] = None  # (S,) label index, 0 = none
+    pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
+    n_dropped_pairs: int = 0
+    extra: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.token_offsets) - 1
+
+    def doc_spans(self, i: int) -> Tuple[int, int]:
+        """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""
+        lo, hi = numpy.searchsorted(self.span_docs, [i, i + 1], side="left")
+        return int(lo), int(hi)
+
+
+def _sentence_tables(docs: Sequence[Doc]):
+    lengths = numpy.array([len(doc) for doc in docs], dtype="int64")
+    offsets = numpy.concatenate([[0], numpy.cumsum(lengths)]).astype("int64")
+    sent_ids = [sentence_ids(doc) for doc in docs]
+    return offsets, sent_ids
+
+
+def _assemble(
+    offsets: Ints1d, sent_ids: List[Ints1d], doc_spans: List[Ints2d]
+) -> CandidateBatch:
+    spans, span_docs, span_sents, span_sent_ids = [], [], [], []
+    sent_base = 0
+    for i, (ids, local) in enumerate(zip(sent_ids, doc_spans)):
+        bounds = sentence_bounds(ids)
+        which = ids[local[:, 0]] if len(local) else numpy.zeros((0,), dtype="int64")
+        spans.append(local + offsets[i])
+        span_docs.append(numpy.full((len(local),), i, dtype="int64"))
+        span_sents.append(bounds[which].reshape(-1, 2) + offsets[i])
+        span_sent_ids.append(which + sent_base)
+        sent_base += len(bounds)
+    return CandidateBatch(
+        token_offsets=offsets,
+        spans=numpy.concatenate(spans).reshape(-1, 2).astype("int64") if spans else numpy.zeros((0, 2), "int64"),
+        span_docs=numpy.concatenate(span_docs).astype("int64") if span_docs else numpy.zeros((0,), "int64"),
+        span_sentences=numpy.concatenate(span_sents).reshape(-1, 2).astype("int64") if span_sents else numpy.zeros((0, 2), "int64"),
+        span_sentence_ids=numpy.concatenate(span_sent_ids).astype("int64") if span_sent_ids else numpy.zeros((0,), "int64"),
+    )
+
+
+def inference_candidates(docs: Sequence[Doc], max_width: int) -> CandidateBatch:
+    """Every span up to ``max_width`` tokens within a sentence, for every doc."""
+    offsets, sent_ids = _sentence_tables(docs)
+    return _assemble(offsets, sent_ids, [enumerate_spans(ids, max_width) for ids in sent_ids])
+
+
+def training_candidates(
+    docs: Sequence[Doc],
+    targets: Sequence[DocTargets],
+    max_width: int,
+    neg_entity_count: int,
+    neg_relation_count: int,
+    rng: numpy.random.Generator,
+    n_relation_labels: int,
+) -> CandidateBatch:
+    """Gold spans plus sampled negative spans; gold pairs plus sampled negative pairs
+    of gold entities (SpERT's sampling). Gold spans come first in each doc."""
+    offsets, sent_ids = _sentence_tables(docs)
+    doc_spans, span_targets, pairs, pair_targets = [], [], [], []
+    n_spans_before = 0
+    for ids, gold in zip(sent_ids, targets):
+        all_spans = enumerate_spans(ids, max_width)
+        if len(all_spans) and len(gold.spans):
+            is_gold = _rows_in(all_spans, gold.spans)
+            negatives = all_spans[~is_gold]
+        else:
+            negatives = all_spans
+        negatives = sample_rows(rng, negatives, neg_entity_count)
+        doc_spans.append(numpy.concatenate([gold.spans, negatives]).reshape(-1, 2).astype("int64"))
+        span_targets.append(numpy.concatenate([gold.span_labels, numpy.zeros((len(negatives),), "int64")]))
+
+        neg_pairs = _negative_pairs(gold, ids)
+        neg_pairs = sample_rows(rng, neg_pairs, neg_relation_count)
+        doc_pairs = numpy.concatenate([gold.pairs.reshape(-1, 2), neg_pairs]).astype("int64")
+        pairs.append(doc_pairs + n_spans_before)
+        pair_targets.append(
+            numpy.concatenate(
+                [gold.pair_labels.reshape(-1, n_relation_labels), numpy.zeros((len(neg_pairs), n_relation_labels), "float32")]
+            )
+        )
+        n_spans_before += len(doc_spans[-1])
+    batch = _assemble(offsets, sent_ids, doc_spans)
+    batch.span_targets = numpy.concatenate(span_targets).astype("int64") if span_targets else numpy.zeros((0,), "int64")
+    batch.pairs = numpy.concatenate(pairs).reshape(-1, 2).astype("int64") if pairs else numpy.zeros((0, 2), "int64")
+    batch.pair_targets = (
+        numpy.concatenate(pair_targets).astype("float32") if pair_targets else numpy.zeros((0, n_relation_labels), "float32")
+    )
+    return batch
+
+
+def _rows_in(rows: Ints2d, table: Ints2d) -> numpy.ndarray:
+    """Whether each (start, end) row of ``rows`` occurs in ``table``."""
+    width = int(max(rows[:, 1].max(), table[:, 1].max())) + 1
+    return numpy.isin(rows[:, 0] * width + rows[:, 1], table[:, 0] * width + table[:, 1])
+
+
+def _negative_pairs(gold: DocTargets, sent_ids: Ints1d) -> Ints2d:
+    """Ordered pairs of distinct gold spans in one sentence with no gold relation."""
+    n = len(gold.spans)
+    if n < 2:
+        return numpy.zeros((0, 2), dtype="int64")
+    heads, tails = numpy.meshgrid(numpy.arange(n), numpy.arange(n), indexing="ij")
+    heads, tails = heads.ravel(), tails.ravel()
+    sents = sent_ids[gold.spans[:, 0]]
+    keep = (heads != tails) & (sents[heads] == sents[tails])
+    if len(gold.pairs):
+        keep &= ~numpy.isin(heads * n + tails, gold.pairs[:, 0] * n + gold.pairs[:, 1])
+    return numpy.stack([heads[keep], tails[keep]], axis=1).astype("int64")

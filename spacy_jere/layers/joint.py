@@ -1,0 +1,117 @@
+"""The joint span/relation network: one batch of docs in, span logits and relation
+logits out. In training the pairs to classify are given; at inference they are built
+here from the predicted entities, so the whole batch stays on the device."""
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import nn
+
+from .pooling import RangeMaxTable
+
+ModuleFactory = Callable[..., nn.Module]
+
+
+class SpanRelationNet(nn.Module):
+    def __init__(
+        self,
+        token_width: int,
+        n_entity_classes: int,
+        n_relation_labels: int,
+        max_span_width: int,
+        span_encoder: ModuleFactory,
+        relation_encoder: ModuleFactory,
+        span_classifier: ModuleFactory,
+        relation_classifier: ModuleFactory,
+    ):
+        super().__init__()
+        self.span_encoder = span_encoder(token_width=token_width, max_span_width=max_span_width)
+        span_width = self.span_encoder.output_width
+        self.relation_encoder = relation_encoder(token_width=token_width, span_width=span_width)
+        self.span_classifier = span_classifier(
+            n_in=span_width + self.span_encoder.context_width, n_out=n_entity_classes
+        )
+        self.relation_classifier = relation_classifier(
+            n_in=self.relation_encoder.output_width, n_out=max(n_relation_labels, 1)
+        )
+        self.n_relation_labels = n_relation_labels
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        spans: torch.Tensor,
+        span_sentences: torch.Tensor,
+        span_docs: torch.Tensor,
+        span_sentence_ids: torch.Tensor,
+        pairs: Optional[torch.Tensor] = None,
+        max_pairs: int = 0,
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns span logits (S, E+1), pairs (P, 2), relation logits (P, R) and the
+        number of candidate pairs dropped by ``max_pairs``."""
+        longest = 1
+        if spans.shape[0]:
+            longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
+        table = RangeMaxTable(tokens, max_range=max(longest, 1))
+        span_reps, context = self.span_encoder(table, spans, span_sentences)
+        span_logits = self.span_classifier(torch.cat([context, span_reps], dim=-1))
+        n_dropped = torch.zeros((), dtype=torch.long, device=tokens.device)
+        if pairs is None:
+            pairs, n_dropped = candidate_pairs(
+                span_logits.detach(), spans, span_docs, span_sentence_ids, max_pairs
+            )
+        if pairs.shape[0] == 0 or self.n_relation_labels == 0:
+            rel_logits = span_logits.new_zeros((pairs.shape[0], self.n_relation_labels))
+        else:
+            rel_logits = self.relation_classifier(
+                self.relation_encoder(table, span_reps, spans, pairs)
+            )
+        return span_logits, pairs, rel_logits, n_dropped
+
+
+def candidate_pairs(
+    span_logits: torch.Tensor,
+    spans: torch.Tensor,
+    span_docs: torch.Tensor,
+    span_sentence_ids: torch.Tensor,
+    max_pairs: int,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Ordered pairs of distinct, non-overlapping predicted entities of one sentence.
+    With ``max_pairs`` > 0, a doc keeps its ``max_pairs`` pairs whose entities are most
+    confident; the count of the others is returned."""
+    probs = span_logits.float().softmax(-1)
+    confidence, predicted = probs.max(-1)
+    entities = torch.nonzero(predicted > 0, as_tuple=False).flatten()
+    empty = torch.zeros((0, 2), dtype=torch.long, device=spans.device)
+    zero = torch.zeros((), dtype=torch.long, device=spans.device)
+    if entities.numel() < 2:
+        return empty, zero
+    # Group entities by sentence: each entity pairs with every member of its group.
+    order = torch.argsort(span_sentence_ids[entities], stable=True)
+    entities = entities[order]
+    _, group_sizes = torch.unique_consecutive(span_sentence_ids[entities], return_counts=True)
+    group_starts = torch.cumsum(group_sizes, 0) - group_sizes
+    sizes = torch.repeat_interleave(group_sizes, group_sizes)
+    starts = torch.repeat_interleave(group_starts, group_sizes)
+    head_pos = torch.repeat_interleave(torch.arange(entities.numel(), device=spans.device), sizes)
+    block_starts = torch.repeat_interleave(torch.cumsum(sizes, 0) - sizes, sizes)
+    tail_pos = torch.repeat_interleave(starts, sizes) + (
+        torch.arange(head_pos.numel(), device=spans.device) - block_starts
+    )
+    heads, tails = entities[head_pos], entities[tail_pos]
+    h, t = spans[heads], spans[tails]
+    disjoint = (h[:, 1] <= t[:, 0]) | (t[:, 1] <= h[:, 0])
+    heads, tails = heads[disjoint], tails[disjoint]
+    n_dropped = zero
+    if max_pairs > 0 and heads.numel() > 0:
+        pair_docs = span_docs[heads]
+        strength = confidence[heads] * confidence[tails]
+        by_strength = torch.argsort(strength, descending=True, stable=True)
+        by_doc = by_strength[torch.argsort(pair_docs[by_strength], stable=True)]
+        docs_sorted = pair_docs[by_doc]
+        _, doc_sizes = torch.unique_consecutive(docs_sorted, return_counts=True)
+        doc_starts = torch.repeat_interleave(torch.cumsum(doc_sizes, 0) - doc_sizes, doc_sizes)
+        rank = torch.arange(by_doc.numel(), device=spans.device) - doc_starts
+        keep = by_doc[rank < max_pairs]
+        n_dropped = torch.tensor(heads.numel() - keep.numel(), device=spans.device)
+        keep = torch.sort(keep).values
+        heads, tails = heads[keep], tails[keep]
+    return torch.stack([heads, tails], dim=1), n_dropped
