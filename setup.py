@@ -33,6 +33,7 @@ setup(
             "spacy_jere.LinearClassifier.v1 = spacy_jere.architectures:linear_classifier",
             "spacy_jere.MLPClassifier.v1 = spacy_jere.architectures:mlp_classifier",
         ],
+        "spacy_misc": ["spacy_jere.encoder.v1 = spacy_jere.encoders:encoder_name"],
         "spacy_scorers": [
             "spacy_jere.span_relation_scorer.v1 = spacy_jere.scoring:make_span_relation_scorer"
         ],

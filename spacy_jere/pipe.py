@@ -296,10 +296,12 @@ class SpanRelationExtractor(TrainablePipe):
         hit_docs = pair_docs[hit_pairs]
         if output.n_dropped_pairs:
             self.n_dropped_pairs += output.n_dropped_pairs
+            # One message text, so Python shows it once; the running count is kept.
             warnings.warn(
-                f"[{self.name}] {output.n_dropped_pairs} candidate pairs in this batch exceeded "
-                f"max_pairs={self.cfg['max_pairs']} per doc and were not classified "
-                f"({self.n_dropped_pairs} so far); raise max_pairs to keep them."
+                f"[{self.name}] Some docs had more than max_pairs={self.cfg['max_pairs']} "
+                "candidate pairs; the pairs of their least confident entities were not "
+                "classified. The count is in the pipe's n_dropped_pairs; raise max_pairs "
+                "to keep them."
             )
         entity_labels, relation_labels = self.entity_labels, self.relation_labels
         for i, doc in enumerate(docs):

@@ -1,0 +1,105 @@
+import torch
+
+from spacy_jere.layers.classifiers import LinearClassifier, MLPClassifier
+from spacy_jere.layers.joint import SpanRelationNet, candidate_pairs
+from spacy_jere.layers.pooling import RangeMaxTable
+from spacy_jere.layers.representations import MaxPoolSpanEncoder, SpERTRelationEncoder
+
+
+def test_range_max_matches_brute_force():
+    torch.manual_seed(0)
+    tokens = torch.randn(37, 5)
+    starts = torch.randint(0, 37, (200,))
+    lengths = torch.randint(1, 20, (200,))
+    ends = torch.minimum(starts + lengths, torch.tensor(37))
+    pooled = RangeMaxTable(tokens, max_range=20).query(starts, ends)
+    expected = torch.stack([tokens[s:e].max(0).values for s, e in zip(starts.tolist(), ends.tolist())])
+    assert torch.equal(pooled, expected)
+
+
+def test_range_max_empty_ranges_are_zero_and_gradients_flow():
+    tokens = torch.randn(6, 3, requires_grad=True)
+    table = RangeMaxTable(tokens, max_range=6)
+    out = table.query(torch.tensor([2, 4, 0]), torch.tensor([2, 3, 6]))
+    assert torch.equal(out[0], torch.zeros(3)) and torch.equal(out[1], torch.zeros(3))
+    out.sum().backward()
+    assert tokens.grad.sum().item() == 3.0  # one max per feature of the one full range
+
+
+def test_range_max_single_token_and_empty_table():
+    tokens = torch.randn(1, 4)
+    assert torch.equal(RangeMaxTable(tokens, 1).query(torch.tensor([0]), torch.tensor([1])), tokens)
+    empty = RangeMaxTable(torch.zeros(0, 4), 1).query(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+    assert empty.shape == (0, 4)
+
+
+def test_relation_context_is_between_the_spans_either_order():
+    tokens = torch.arange(10, dtype=torch.float32).unsqueeze(1)  # value = position
+    table = RangeMaxTable(tokens, 10)
+    spans = torch.tensor([[0, 2], [5, 6], [6, 8]])
+    reps = torch.zeros(3, 2)
+    enc = SpERTRelationEncoder(token_width=1, span_width=2)
+    out = enc(table, reps, spans, torch.tensor([[0, 1], [1, 0], [1, 2]]))
+    assert out.shape == (3, 5)
+    assert out[:, -1].tolist() == [4.0, 4.0, 0.0]  # max of tokens 2..4; adjacent -> 0
+
+
+def test_span_encoder_shapes_and_wide_gold_spans():
+    enc = MaxPoolSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=5)
+    table = RangeMaxTable(torch.randn(12, 4), 12)
+    spans = torch.tensor([[0, 1], [2, 10]])  # the second is wider than max_span_width
+    reps, ctx = enc(table, spans, torch.tensor([[0, 12], [0, 12]]))
+    assert reps.shape == (2, 9) and ctx.shape == (2, 4)
+
+
+def test_classifiers_shapes():
+    x = torch.randn(7, 10)
+    assert LinearClassifier(10, 3)(x).shape == (7, 3)
+    assert MLPClassifier(10, 3, hidden_width=8)(x).shape == (7, 3)
+
+
+def _logits(labels):
+    out = torch.full((len(labels), 3), -5.0)
+    out[torch.arange(len(labels)), torch.tensor(labels)] = 5.0
+    return out
+
+
+def test_candidate_pairs_within_sentence_and_disjoint():
+    spans = torch.tensor([[0, 1], [0, 2], [3, 4], [5, 6], [7, 8]])
+    labels = [1, 2, 1, 0, 1]  # span 3 is not an entity
+    sent_ids = torch.tensor([0, 0, 0, 0, 1])
+    docs = torch.zeros(5, dtype=torch.long)
+    pairs, dropped = candidate_pairs(_logits(labels), spans, docs, sent_ids, max_pairs=0)
+    got = sorted(map(tuple, pairs.tolist()))
+    # 0 and 1 overlap; 4 is alone in its sentence; 3 is no entity
+    assert got == [(0, 2), (1, 2), (2, 0), (2, 1)]
+    assert int(dropped) == 0
+
+
+def test_candidate_pairs_max_pairs_counts_what_it_drops():
+    spans = torch.tensor([[i, i + 1] for i in range(5)])
+    docs = torch.tensor([0, 0, 0, 1, 1])
+    sent_ids = torch.tensor([0, 0, 0, 1, 1])
+    pairs, dropped = candidate_pairs(_logits([1] * 5), spans, docs, sent_ids, max_pairs=2)
+    assert len(pairs) == 4 and int(dropped) == 4  # doc 0: 6 pairs -> 2; doc 1: 2 pairs
+    assert (docs[pairs[:, 0]] == torch.tensor([0, 0, 1, 1])).all()
+
+
+def test_candidate_pairs_none_with_fewer_than_two_entities():
+    pairs, _ = candidate_pairs(_logits([1, 0]), torch.tensor([[0, 1], [1, 2]]), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 0)
+    assert pairs.shape == (0, 2)
+
+
+def test_net_forward_training_and_inference():
+    from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, spert_relation_encoder
+
+    net = SpanRelationNet(8, 3, 2, 4, max_pool_span_encoder(), spert_relation_encoder(), linear_classifier(), linear_classifier())
+    tokens = torch.randn(6, 8)
+    spans = torch.tensor([[0, 1], [2, 4], [4, 6]])
+    sents = torch.tensor([[0, 6]] * 3)
+    zeros = torch.zeros(3, dtype=torch.long)
+    span_logits, pairs, rel_logits, _ = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]))
+    assert span_logits.shape == (3, 3) and rel_logits.shape == (2, 2)
+    net.eval()
+    span_logits, pairs, rel_logits, _ = net(tokens, spans, sents, zeros, zeros)
+    assert rel_logits.shape == (len(pairs), 2)
