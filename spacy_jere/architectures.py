@@ -30,8 +30,15 @@ def build_span_relation_model(
     relation_classifier: Callable,
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
+    learn_rate_scale: float = 1.0,
 ) -> Model:
-    """Joint span and relation scorer over the token vectors of ``tok2vec``."""
+    """Joint span and relation scorer over the token vectors of ``tok2vec``.
+
+    learn_rate_scale: learning rate of the span/relation head relative to the
+        optimizer's (which the encoder gets).
+    """
+    if learn_rate_scale <= 0:
+        raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
     grad_scaler = PyTorchGradScaler(**grad_scaler_config) if mixed_precision else None
     factories = {
         "span_encoder": span_encoder,
@@ -39,7 +46,7 @@ def build_span_relation_model(
         "span_classifier": span_classifier,
         "relation_classifier": relation_classifier,
     }
-    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler)
+    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler, learn_rate_scale)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

@@ -10,7 +10,7 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, Optimizer, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .candidates import CandidateBatch
@@ -28,14 +28,21 @@ class ModelOutput:
 class SpanRelationModel(Model):
     """A thinc Model that knows how to build its torch net from its factories."""
 
-    def __init__(self, tok2vec: Model, factories: dict, mixed_precision: bool, grad_scaler):
+    def __init__(
+        self,
+        tok2vec: Model,
+        factories: dict,
+        mixed_precision: bool,
+        grad_scaler,
+        learn_rate_scale: float = 1.0,
+    ):
         super().__init__(
             "span_relation_model",
             forward,
             init=init,
             layers=[tok2vec],
             dims={"token_width": None},
-            attrs={"has_net": False},
+            attrs={"has_net": False, "learn_rate_scale": learn_rate_scale},
         )
         # Factories are plain callables: kept off ``attrs``, which must serialize.
         self.factories = factories
@@ -45,6 +52,13 @@ class SpanRelationModel(Model):
     @property
     def tok2vec(self) -> Model:
         return self.layers[0]
+
+    def finish_update(self, optimizer: Optimizer) -> None:
+        # The head starts from random weights while the encoder is pretrained, so the
+        # head may learn faster (``learn_rate_scale``) than the optimizer's rate.
+        self.tok2vec.finish_update(optimizer)
+        if self.attrs["has_net"]:
+            self.layers[1].finish_update(_ScaledOptimizer(optimizer, self.attrs["learn_rate_scale"]))
 
     def build_net(
         self, token_width: int, n_entity_classes: int, n_relation_labels: int, max_span_width: int
@@ -69,6 +83,20 @@ class SpanRelationModel(Model):
             self.layers.append(wrapped)
         self.set_dim("token_width", token_width, force=True)
         self.attrs["has_net"] = True
+
+
+class _ScaledOptimizer:
+    """The optimizer, with its learning rate scaled for the parameters it updates."""
+
+    def __init__(self, optimizer: Optimizer, scale: float):
+        self._optimizer = optimizer
+        self._scale = scale
+
+    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+        return self._optimizer(key, weights, gradient, lr_scale=lr_scale * self._scale)
+
+    def __getattr__(self, name):
+        return getattr(self._optimizer, name)
 
 
 def init(model: SpanRelationModel, X=None, Y=None) -> None:
