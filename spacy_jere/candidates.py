@@ -159,7 +159,7 @@ def training_candidates(
         pairs.append(doc_pairs + n_spans_before)
         pair_targets.append(
             numpy.concatenate(
-                [gold.pair_labels.reshape(-1, n_relation_labels), numpy.zeros((len(neg_pairs), n_relation_labels), "float32")]
+                [gold.pair_labels.reshape(len(gold.pairs), n_relation_labels), numpy.zeros((len(neg_pairs), n_relation_labels), "float32")]
             )
         )
         n_spans_before += len(doc_spans[-1])

@@ -370,7 +370,7 @@ class SpanRelationExtractor(TrainablePipe):
             spans=numpy.array(spans, dtype="int64").reshape(-1, 2),
             span_labels=numpy.array(span_labels, dtype="int64"),
             pairs=numpy.array(list(pair_index), dtype="int64").reshape(-1, 2),
-            pair_labels=numpy.array(pair_labels, dtype="float32").reshape(-1, len(rel_ids)),
+            pair_labels=numpy.array(pair_labels, dtype="float32").reshape(len(pair_labels), len(rel_ids)),
         )
 
     def update(

@@ -127,8 +127,9 @@ def test_relation_argument_not_a_gold_entity_fails_at_initialize(nlp):
 
 def test_no_entities_fails_at_initialize(nlp):
     nlp.add_pipe("span_relation", config={"spans_key": "ents"})
+    data = [(w, e, []) for w, e, _ in TRAIN_DATA]
     with pytest.raises(ValueError, match=r"found no entities in doc.spans\['ents'\]"):
-        nlp.initialize(lambda: make_examples(nlp))
+        nlp.initialize(lambda: make_examples(nlp, data))
 
 
 @pytest.mark.parametrize(
