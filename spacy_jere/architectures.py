@@ -12,7 +12,7 @@ from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d
 
 from .layers.classifiers import LinearClassifier, MLPClassifier
-from .layers.representations import MaxPoolSpanEncoder, SpERTRelationEncoder
+from .layers.representations import AttentionSpanEncoder, MaxPoolSpanEncoder, SpERTRelationEncoder
 from .model import SpanRelationModel
 
 
@@ -55,6 +55,22 @@ def max_pool_span_encoder(width_embedding_size: int = 25) -> Callable:
     if width_embedding_size < 1:
         raise ValueError(f"MaxPoolSpanEncoder: width_embedding_size must be >= 1, got {width_embedding_size}")
     return partial(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size)
+
+
+@registry.architectures("spacy_jere.AttentionSpanEncoder.v1")
+def attention_span_encoder(
+    width_embedding_size: int = 25, attention_hidden: int = 150, head_tail: bool = True
+) -> Callable:
+    """Paper 001's span-specific representation: MLP attention over the span's tokens
+    (eq. 2a-2c) plus its first and last token (eq. 1) and a width embedding."""
+    if width_embedding_size < 1 or attention_hidden < 1:
+        raise ValueError("AttentionSpanEncoder: width_embedding_size and attention_hidden must be >= 1")
+    return partial(
+        AttentionSpanEncoder,
+        width_embedding_size=width_embedding_size,
+        attention_hidden=attention_hidden,
+        head_tail=head_tail,
+    )
 
 
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")

@@ -136,9 +136,14 @@ def training_candidates(
     neg_relation_count: int,
     rng: numpy.random.Generator,
     n_relation_labels: int,
+    neg_per_gold: int = 0,
 ) -> CandidateBatch:
     """Gold spans plus sampled negative spans; gold pairs plus sampled negative pairs
-    of gold entities (SpERT's sampling). Gold spans come first in each doc."""
+    of gold entities (SpERT's sampling). Gold spans come first in each doc.
+
+    neg_per_gold > 0 replaces the fixed counts by paper 001's dynamic sampling: a doc
+    gets neg_per_gold negatives per gold entity (per gold relation for pairs), and at
+    least neg_per_gold, so docs without gold items still teach "none"."""
     offsets, sent_ids = _sentence_tables(docs)
     doc_spans, span_targets, pairs, pair_targets = [], [], [], []
     n_spans_before = 0
@@ -149,6 +154,9 @@ def training_candidates(
             negatives = all_spans[~is_gold]
         else:
             negatives = all_spans
+        if neg_per_gold > 0:
+            neg_entity_count = neg_per_gold * max(len(gold.spans), 1)
+            neg_relation_count = neg_per_gold * max(len(gold.pairs), 1)
         negatives = sample_rows(rng, negatives, neg_entity_count)
         doc_spans.append(numpy.concatenate([gold.spans, negatives]).reshape(-1, 2).astype("int64"))
         span_targets.append(numpy.concatenate([gold.span_labels, numpy.zeros((len(negatives),), "int64")]))

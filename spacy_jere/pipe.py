@@ -64,6 +64,7 @@ DEFAULT_MODEL = util.load_config_from_str(DEFAULT_MODEL_CONFIG)["model"]
         "max_span_width": 10,
         "neg_entity_count": 100,
         "neg_relation_count": 100,
+        "neg_per_gold": 0,
         "relation_threshold": 0.4,
         "max_pairs": 1000,
         "entity_loss_weight": 1.0,
@@ -88,6 +89,7 @@ def make_span_relation(
     max_span_width: int,
     neg_entity_count: int,
     neg_relation_count: int,
+    neg_per_gold: int,
     relation_threshold: float,
     max_pairs: int,
     entity_loss_weight: float,
@@ -99,6 +101,8 @@ def make_span_relation(
 
     max_span_width: longest entity, in tokens, considered at inference.
     neg_entity_count / neg_relation_count: negatives sampled per doc in training.
+    neg_per_gold: if > 0, sample this many negatives per gold item instead (paper
+        001's dynamic sampling, k = 30 there).
     relation_threshold: a pair gets every relation label whose probability exceeds it.
     max_pairs: cap on candidate pairs per doc at inference (0: no cap); the pairs of
         the most confident entities are kept and the rest are counted and warned about.
@@ -111,6 +115,7 @@ def make_span_relation(
         max_span_width=max_span_width,
         neg_entity_count=neg_entity_count,
         neg_relation_count=neg_relation_count,
+        neg_per_gold=neg_per_gold,
         relation_threshold=relation_threshold,
         max_pairs=max_pairs,
         entity_loss_weight=entity_loss_weight,
@@ -126,7 +131,7 @@ def _check_settings(name: str, **settings) -> None:
     for key in ("max_span_width",):
         if settings[key] < 1:
             problems.append(f"{key} must be a positive number of tokens, got {settings[key]}")
-    for key in ("neg_entity_count", "neg_relation_count", "max_pairs"):
+    for key in ("neg_entity_count", "neg_relation_count", "neg_per_gold", "max_pairs"):
         if settings[key] < 0:
             problems.append(f"{key} must be >= 0, got {settings[key]}")
     if not 0.0 <= settings["relation_threshold"] <= 1.0:
@@ -149,6 +154,7 @@ class SpanRelationExtractor(TrainablePipe):
         max_span_width: int = 10,
         neg_entity_count: int = 100,
         neg_relation_count: int = 100,
+        neg_per_gold: int = 0,
         relation_threshold: float = 0.4,
         max_pairs: int = 1000,
         entity_loss_weight: float = 1.0,
@@ -161,6 +167,7 @@ class SpanRelationExtractor(TrainablePipe):
             max_span_width=max_span_width,
             neg_entity_count=neg_entity_count,
             neg_relation_count=neg_relation_count,
+            neg_per_gold=neg_per_gold,
             relation_threshold=relation_threshold,
             max_pairs=max_pairs,
             entity_loss_weight=entity_loss_weight,
@@ -175,6 +182,7 @@ class SpanRelationExtractor(TrainablePipe):
             "max_span_width": max_span_width,
             "neg_entity_count": neg_entity_count,
             "neg_relation_count": neg_relation_count,
+            "neg_per_gold": neg_per_gold,
             "relation_threshold": relation_threshold,
             "max_pairs": max_pairs,
             "entity_loss_weight": entity_loss_weight,
@@ -398,6 +406,7 @@ class SpanRelationExtractor(TrainablePipe):
             neg_relation_count=self.cfg["neg_relation_count"],
             rng=self._rng,
             n_relation_labels=len(self.relation_labels),
+            neg_per_gold=self.cfg["neg_per_gold"],
         )
         if len(candidates.spans) == 0:
             return losses

@@ -101,3 +101,17 @@ def test_inference_candidates_carry_sentence_bounds():
     assert batch.span_sentences[last].tolist() == [3, 4]
     assert batch.span_sentence_ids[last] == 1
     assert batch.doc_spans(1) == (7, 7)
+
+
+def test_dynamic_sampling_scales_with_gold_counts():
+    nlp = spacy.blank("en")
+    docs = [Doc(nlp.vocab, words=["w"] * 20), Doc(nlp.vocab, words=["w"] * 20)]
+    targets = [
+        _targets([[0, 1], [2, 3], [5, 6]], [1, 1, 1], [[0, 1]], [[1, 0]]),
+        _targets([], [], [], []),
+    ]
+    batch = training_candidates(docs, targets, 3, neg_entity_count=100, neg_relation_count=100,
+                                rng=numpy.random.default_rng(0), n_relation_labels=2, neg_per_gold=2)
+    assert (batch.span_docs == 0).sum() == 3 + 2 * 3
+    assert (batch.span_docs == 1).sum() == 2  # no gold: still neg_per_gold negatives
+    assert len(batch.pairs) == 1 + 2  # one gold relation -> two negative pairs

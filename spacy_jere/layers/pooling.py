@@ -24,7 +24,7 @@ class RangeMaxTable:
             pad = level.new_zeros((n_tokens - level.shape[0], self.width))
             levels.append(torch.cat([level, pad], dim=0))
             k += 1
-        self.table = torch.cat(levels, dim=0)  # (K * N, H)
+        self.table = torch.cat(levels, dim=0)  # (K * N, H); rows 0..N-1 are the tokens
 
     def query(self, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
         """Max over tokens [start, end) for each row; zeros where the range is empty."""

@@ -1,0 +1,66 @@
+"""Paper 001's span-specific representation (MLP attention inside the span)."""
+import pytest
+import spacy
+import torch
+
+from spacy_jere.layers.pooling import RangeMaxTable
+from spacy_jere.layers.ragged import ragged_positions, segment_softmax, weighted_sum
+from spacy_jere.layers.representations import AttentionSpanEncoder
+
+from .conftest import make_examples, train
+
+
+def test_ragged_positions_and_empty_ranges():
+    rows, cols = ragged_positions(torch.tensor([2, 5, 0]), torch.tensor([4, 5, 1]))
+    assert rows.tolist() == [0, 0, 2] and cols.tolist() == [2, 3, 0]
+
+
+def test_segment_softmax_sums_to_one_per_row():
+    scores = torch.tensor([1.0, 2.0, 3.0, 100.0, -100.0])
+    rows = torch.tensor([0, 0, 0, 1, 1])
+    weights = segment_softmax(scores, rows, 2)
+    assert torch.allclose(weights[:3].sum(), torch.tensor(1.0))
+    assert torch.allclose(weights[3:], torch.tensor([1.0, 0.0]))
+    assert torch.allclose(weights[:3], torch.softmax(scores[:3], 0))
+
+
+def test_weighted_sum_matches_dense_and_empty_rows_are_zero():
+    values = torch.randn(5, 3)
+    rows, cols = torch.tensor([0, 0, 2]), torch.tensor([1, 4, 3])
+    weights = torch.tensor([0.25, 0.75, 1.0])
+    out = weighted_sum(weights, rows, cols, 3, values)
+    assert torch.allclose(out[0], 0.25 * values[1] + 0.75 * values[4])
+    assert torch.equal(out[1], torch.zeros(3))
+    assert torch.allclose(out[2], values[3])
+
+
+def test_attention_span_encoder_shapes_single_token_and_gradients():
+    torch.manual_seed(0)
+    tokens = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
+    enc = AttentionSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=2, attention_hidden=5).double()
+    spans = torch.tensor([[0, 1], [2, 5], [5, 9]])  # one token; three; a wide gold span
+    sents = torch.tensor([[0, 9]] * 3)
+    reps, ctx = enc(RangeMaxTable(tokens, 9), spans, sents)
+    assert reps.shape == (3, 4 * 3 + 2) and enc.output_width == 14 and ctx.shape == (3, 4)
+    # a one-token span: attention weight 1 on its token; head and tail are that token
+    assert torch.allclose(reps[0, :4], tokens[0]) and torch.allclose(reps[0, 4:8], tokens[0])
+    assert torch.allclose(reps[0, 8:12], tokens[0])
+    # F_s is a convex combination of the span's tokens
+    inside = tokens[2:5]
+    assert (reps[1, :4] <= inside.max(0).values + 1e-9).all() and (reps[1, :4] >= inside.min(0).values - 1e-9).all()
+    assert torch.autograd.gradcheck(lambda x: enc(RangeMaxTable(x, 9), spans, sents)[0], (tokens,))
+
+
+def test_without_head_tail():
+    enc = AttentionSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=2, head_tail=False)
+    reps, _ = enc(RangeMaxTable(torch.randn(5, 4), 5), torch.tensor([[0, 2]]), torch.tensor([[0, 5]]))
+    assert reps.shape == (1, 6)
+
+
+def test_loss_decreases_with_attention_spans(nlp):
+    config = {"model": {"span_encoder": {"@architectures": "spacy_jere.AttentionSpanEncoder.v1"}}}
+    nlp.add_pipe("span_relation", config=config)
+    losses = train(nlp, make_examples(nlp), n_iter=15)
+    assert losses[-1] < 0.5 * losses[0]
+    doc = nlp("John Smith works for Acme Corp in Boston .")
+    assert len(doc.spans["entities"]) > 0

@@ -1,0 +1,49 @@
+"""The pipe's loss: SpERT's entity CE + relation BCE, each weighted; and the MLP
+classifier (paper 002) trains."""
+import numpy
+import pytest
+import spacy
+
+from spacy_jere.candidates import CandidateBatch
+from spacy_jere.model import ModelOutput
+
+from .conftest import make_examples, train
+
+
+def loss_of(pipe, span_logits, span_targets, rel_logits, rel_targets):
+    batch = CandidateBatch(
+        token_offsets=numpy.array([0, 1]), spans=numpy.zeros((len(span_targets), 2), "int64"),
+        span_docs=numpy.zeros(len(span_targets), "int64"), span_sentences=numpy.zeros((len(span_targets), 2), "int64"),
+        span_sentence_ids=numpy.zeros(len(span_targets), "int64"),
+        span_targets=numpy.array(span_targets), pair_targets=numpy.array(rel_targets, dtype="float32"),
+    )
+    output = ModelOutput(numpy.array(span_logits, "float32"), numpy.zeros((len(rel_targets), 2), "int64"),
+                         numpy.array(rel_logits, "float32"), 0)
+    return pipe.get_loss([], (batch, output))
+
+
+@pytest.mark.parametrize("w_ent, w_rel", [(1.0, 1.0), (0.4, 0.6), (0.0, 1.0)])
+def test_loss_by_hand(nlp, w_ent, w_rel):
+    pipe = nlp.add_pipe("span_relation", config={"entity_loss_weight": w_ent, "relation_loss_weight": w_rel})
+    span_logits = [[0.0, numpy.log(3.0)], [0.0, 0.0]]  # p(target) = 0.75 and 0.5
+    rel_logits = [[0.0, 2.0]]
+    loss, (d_span, d_rel) = loss_of(pipe, span_logits, [1, 0], rel_logits, [[1.0, 0.0]])
+    entity = -(numpy.log(0.75) + numpy.log(0.5)) / 2
+    relation = numpy.log(2.0) + numpy.log1p(numpy.exp(2.0))  # BCE summed over labels, one pair
+    assert loss == pytest.approx(w_ent * entity + w_rel * relation, rel=1e-5)
+    assert d_span[0].tolist() == pytest.approx([w_ent * 0.25 / 2, -w_ent * 0.25 / 2])
+    sigmoid2 = 1 / (1 + numpy.exp(-2.0))
+    assert d_rel[0].tolist() == pytest.approx([w_rel * (0.5 - 1.0), w_rel * sigmoid2])
+
+
+def test_mlp_classifiers_train(nlp):
+    mlp = {"@architectures": "spacy_jere.MLPClassifier.v1", "hidden_width": 64}
+    nlp.add_pipe("span_relation", config={"model": {"span_classifier": mlp, "relation_classifier": mlp}})
+    losses = train(nlp, make_examples(nlp), n_iter=15)
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_dynamic_negative_sampling_trains(nlp):
+    nlp.add_pipe("span_relation", config={"neg_per_gold": 30})
+    losses = train(nlp, make_examples(nlp), n_iter=15)
+    assert losses[-1] < 0.5 * losses[0]
