@@ -31,6 +31,7 @@ setup(
             "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",
             "spacy_jere.AttentionSpanEncoder.v1 = spacy_jere.architectures:attention_span_encoder",
             "spacy_jere.SpERTRelationEncoder.v1 = spacy_jere.architectures:spert_relation_encoder",
+            "spacy_jere.AttentionRelationEncoder.v1 = spacy_jere.architectures:attention_relation_encoder",
             "spacy_jere.LinearClassifier.v1 = spacy_jere.architectures:linear_classifier",
             "spacy_jere.MLPClassifier.v1 = spacy_jere.architectures:mlp_classifier",
         ],

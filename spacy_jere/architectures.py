@@ -4,7 +4,7 @@ Each part is registered as a factory that returns a builder for a torch module; 
 model calls the builders once the token width and the label counts are known.
 """
 from functools import partial
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from spacy.tokens import Doc
 from spacy.util import registry
@@ -12,7 +12,13 @@ from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d
 
 from .layers.classifiers import LinearClassifier, MLPClassifier
-from .layers.representations import AttentionSpanEncoder, MaxPoolSpanEncoder, SpERTRelationEncoder
+from .layers.attention import VARIANTS
+from .layers.representations import (
+    AttentionRelationEncoder,
+    AttentionSpanEncoder,
+    MaxPoolSpanEncoder,
+    SpERTRelationEncoder,
+)
 from .model import SpanRelationModel
 
 
@@ -59,18 +65,59 @@ def max_pool_span_encoder(width_embedding_size: int = 25) -> Callable:
 
 @registry.architectures("spacy_jere.AttentionSpanEncoder.v1")
 def attention_span_encoder(
-    width_embedding_size: int = 25, attention_hidden: int = 150, head_tail: bool = True
+    width_embedding_size: int = 25,
+    attention_hidden: int = 150,
+    head_tail: bool = True,
+    sentence_attention: Optional[str] = None,
+    attention_width: int = 128,
+    n_heads: int = 8,
 ) -> Callable:
-    """Paper 001's span-specific representation: MLP attention over the span's tokens
-    (eq. 2a-2c) plus its first and last token (eq. 1) and a width embedding."""
+    """Paper 001's span representation: MLP attention over the span's tokens (eq.
+    2a-2c), its first and last token (eq. 1), a width embedding; with
+    ``sentence_attention`` (multihead, additive, dot, general) the context is the
+    span-specific vector attending over its sentence (eq. 3)."""
     if width_embedding_size < 1 or attention_hidden < 1:
         raise ValueError("AttentionSpanEncoder: width_embedding_size and attention_hidden must be >= 1")
+    _check_variant(sentence_attention, "AttentionSpanEncoder.sentence_attention", allow_none=True)
     return partial(
         AttentionSpanEncoder,
         width_embedding_size=width_embedding_size,
         attention_hidden=attention_hidden,
         head_tail=head_tail,
+        sentence_attention=sentence_attention,
+        attention_width=attention_width,
+        n_heads=n_heads,
     )
+
+
+@registry.architectures("spacy_jere.AttentionRelationEncoder.v1")
+def attention_relation_encoder(
+    attention: str = "multihead",
+    reduce_width: int = 256,
+    attention_width: int = 128,
+    n_heads: int = 8,
+    local: bool = True,
+    sentence: bool = True,
+) -> Callable:
+    """Paper 001's relation representation (eq. 6-9): reduced head and tail, with
+    attention over the tokens between them and over the sentence."""
+    _check_variant(attention, "AttentionRelationEncoder.attention")
+    return partial(
+        AttentionRelationEncoder,
+        attention=attention,
+        reduce_width=reduce_width,
+        attention_width=attention_width,
+        n_heads=n_heads,
+        local=local,
+        sentence=sentence,
+    )
+
+
+def _check_variant(variant: Optional[str], where: str, allow_none: bool = False) -> None:
+    if variant is None and allow_none:
+        return
+    if variant not in VARIANTS:
+        raise ValueError(f"{where} must be one of {VARIANTS}" + (" or null" if allow_none else "") + f", got {variant!r}")
 
 
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")

@@ -64,3 +64,64 @@ def test_loss_decreases_with_attention_spans(nlp):
     assert losses[-1] < 0.5 * losses[0]
     doc = nlp("John Smith works for Acme Corp in Boston .")
     assert len(doc.spans["entities"]) > 0
+
+
+from spacy_jere.layers.attention import VARIANTS, RangeAttention
+from spacy_jere.layers.representations import AttentionRelationEncoder
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_range_attention_variants_shapes_masking_gradients(variant):
+    torch.manual_seed(0)
+    tokens = torch.randn(10, 16, dtype=torch.float64, requires_grad=True)
+    queries = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    att = RangeAttention(6, 16, variant, attention_width=8, n_heads=8).double()
+    starts, ends = torch.tensor([0, 3, 5, 7]), torch.tensor([3, 3, 6, 10])  # second: empty
+    out = att(queries, tokens, starts, ends)
+    assert out.shape == (4, 16)
+    assert torch.equal(out[1], torch.zeros(16, dtype=torch.float64))
+    assert torch.allclose(out[2], tokens[5])  # one token: all weight on it
+    # tokens outside a range do not change its output
+    moved = tokens.detach().clone()
+    moved[4] += 100.0
+    assert torch.allclose(att(queries, moved, starts, ends)[0], out[0])
+    assert torch.autograd.gradcheck(lambda q, t: att(q, t, starts, ends), (queries, tokens))
+
+
+def test_range_attention_bad_settings():
+    with pytest.raises(ValueError, match="must be one of"):
+        RangeAttention(4, 8, "cosine")
+    with pytest.raises(ValueError, match="multiples of n_heads"):
+        RangeAttention(4, 10, "multihead", attention_width=8, n_heads=8)
+
+
+def test_attention_relation_encoder_shapes_and_empty_local_context():
+    torch.manual_seed(0)
+    tokens = torch.randn(8, 16)
+    table = RangeMaxTable(tokens, 8)
+    spans = torch.tensor([[0, 2], [2, 3], [5, 8]])
+    sents = torch.tensor([[0, 8]] * 3)
+    span_reps = torch.randn(3, 10)
+    enc = AttentionRelationEncoder(16, 10, "additive", reduce_width=6, attention_width=8)
+    out = enc(table, span_reps, spans, torch.tensor([[0, 1], [1, 0], [0, 2]]), sents)
+    assert out.shape == (3, enc.output_width) and enc.output_width == 12 + 6 + 6
+    # pairs 0 and 1 are adjacent spans: the local attention sees nothing (zeros in)
+    zero_local = enc.local_reduce(torch.zeros(1, 16))
+    assert torch.allclose(out[0, 12:18], zero_local[0]) and torch.allclose(out[1, 12:18], zero_local[0])
+    only_local = AttentionRelationEncoder(16, 10, "dot", reduce_width=6, attention_width=8, sentence=False)
+    assert only_local(table, span_reps, spans, torch.tensor([[0, 2]]), sents).shape == (1, 18)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_loss_decreases_with_paper_001_model(nlp, variant):
+    model = {
+        "span_encoder": {"@architectures": "spacy_jere.AttentionSpanEncoder.v1", "sentence_attention": variant,
+                         "attention_width": 32, "n_heads": 8},
+        "relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": variant,
+                             "reduce_width": 32, "attention_width": 32},
+    }
+    nlp.add_pipe("span_relation", config={"model": model, "entity_loss_weight": 0.4, "relation_loss_weight": 0.6})
+    losses = train(nlp, make_examples(nlp), n_iter=15)
+    assert losses[-1] < 0.5 * losses[0]
+    doc = nlp("Peter Brown killed Tom Green in Dallas .")
+    assert len(doc.spans["entities"]) > 0

@@ -62,7 +62,7 @@ class SpanRelationNet(nn.Module):
             rel_logits = span_logits.new_zeros((pairs.shape[0], self.n_relation_labels))
         else:
             rel_logits = self.relation_classifier(
-                self.relation_encoder(table, span_reps, spans, pairs)
+                self.relation_encoder(table, span_reps, spans, pairs, span_sentences)
             )
         return span_logits, pairs, rel_logits, n_dropped
 

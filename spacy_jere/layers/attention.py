@@ -1,0 +1,81 @@
+"""Attention of queries over token ranges (paper 001, section 3.3), on ragged entries:
+query q attends over tokens [starts[q], ends[q]) of the batch's flat token table.
+Memory grows with the number of (query, token) entries times ``attention_width``,
+never with queries x sequence length x token width (but for "general", whose score
+needs the full token width)."""
+import math
+
+import torch
+from torch import nn
+
+from .ragged import ragged_positions, segment_softmax, weighted_sum
+
+VARIANTS = ("multihead", "additive", "dot", "general")
+
+
+def ffnn(n_in: int, n_out: int) -> nn.Module:
+    """The paper's 'multi-layers FFNN' used to bring Q and K to one width (2 layers)."""
+    return nn.Sequential(nn.Linear(n_in, n_out), nn.ReLU(), nn.Linear(n_out, n_out))
+
+
+class RangeAttention(nn.Module):
+    """Score functions (Q query, K key):
+    - multihead: Q' * K' / sqrt(d) per head (Q', K' from FFNNs), ``n_heads`` heads, each
+      pooling its own slice of the token vectors;
+    - additive: v . tanh(W1 Q + W2 K) (Bahdanau; the paper writes W1 Q + W2 K, without
+      the tanh and v that make it a scalar score);
+    - dot: w . (Q' * K') (Q', K' from FFNNs);
+    - general: Q W K.
+    Values are the token vectors, so the output has the token width."""
+
+    def __init__(self, query_width: int, token_width: int, variant: str = "multihead",
+                 attention_width: int = 128, n_heads: int = 8):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"attention variant must be one of {VARIANTS}, got {variant!r}")
+        if variant == "multihead" and (attention_width % n_heads or token_width % n_heads):
+            raise ValueError(
+                f"multihead attention: attention_width ({attention_width}) and token width "
+                f"({token_width}) must be multiples of n_heads ({n_heads})"
+            )
+        self.variant = variant
+        self.n_heads = n_heads if variant == "multihead" else 1
+        self.output_width = token_width
+        if variant in ("multihead", "dot"):
+            self.query_proj = ffnn(query_width, attention_width)
+            self.key_proj = ffnn(token_width, attention_width)
+            if variant == "dot":
+                self.w = nn.Linear(attention_width, 1, bias=False)
+        elif variant == "additive":
+            self.query_proj = nn.Linear(query_width, attention_width)
+            self.key_proj = nn.Linear(token_width, attention_width, bias=False)
+            self.w = nn.Linear(attention_width, 1, bias=False)
+        else:
+            self.query_proj = nn.Linear(query_width, token_width, bias=False)  # Q W
+
+    def scores(self, queries, tokens, rows, cols) -> torch.Tensor:
+        """(entries, heads) scores."""
+        q = self.query_proj(queries)
+        if self.variant == "general":
+            return (q[rows] * tokens[cols]).sum(-1, keepdim=True)
+        k = self.key_proj(tokens)
+        if self.variant == "additive":
+            return self.w(torch.tanh(q[rows] + k[cols]))
+        if self.variant == "dot":
+            return self.w(q[rows] * k[cols])
+        head_width = q.shape[-1] // self.n_heads
+        products = (q[rows] * k[cols]).view(-1, self.n_heads, head_width)
+        return products.sum(-1) / math.sqrt(head_width)
+
+    def forward(self, queries: torch.Tensor, tokens: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+        n_queries = queries.shape[0]
+        rows, cols = ragged_positions(starts, ends)
+        if rows.numel() == 0:
+            return tokens.new_zeros((n_queries, self.output_width))
+        scores = self.scores(queries, tokens, rows, cols)
+        value_slices = tokens.view(tokens.shape[0], self.n_heads, -1)
+        pooled = [
+            weighted_sum(segment_softmax(scores[:, h], rows, n_queries), rows, cols, n_queries, value_slices[:, h])
+            for h in range(self.n_heads)  # a loop over heads, not over queries
+        ]
+        return torch.cat(pooled, dim=-1)
