@@ -161,23 +161,7 @@ class SpanRelationExtractor(TrainablePipe):
         relation_loss_weight: float = 1.0,
         scorer: Optional[Callable] = None,
     ) -> None:
-        _check_settings(
-            name,
-            spans_key=spans_key,
-            max_span_width=max_span_width,
-            neg_entity_count=neg_entity_count,
-            neg_relation_count=neg_relation_count,
-            neg_per_gold=neg_per_gold,
-            relation_threshold=relation_threshold,
-            max_pairs=max_pairs,
-            entity_loss_weight=entity_loss_weight,
-            relation_loss_weight=relation_loss_weight,
-        )
-        self.vocab = vocab
-        self.model = model
-        self.name = name
-        self.scorer = scorer
-        self.cfg = {
+        settings = {
             "spans_key": spans_key,
             "max_span_width": max_span_width,
             "neg_entity_count": neg_entity_count,
@@ -187,10 +171,15 @@ class SpanRelationExtractor(TrainablePipe):
             "max_pairs": max_pairs,
             "entity_loss_weight": entity_loss_weight,
             "relation_loss_weight": relation_loss_weight,
-            "entity_labels": [],
-            "relation_labels": [],
-            "token_width": None,
         }
+        _check_settings(name, **settings)
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        # Labels and the token width are set by initialize (and saved), and decide
+        # the shape of the torch net.
+        self.cfg = {**settings, "entity_labels": [], "relation_labels": [], "token_width": None}
         self.n_dropped_pairs = 0
         self._rng = numpy.random.default_rng(0)
 
