@@ -56,11 +56,19 @@ def build_span_relation_model(
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")
-def max_pool_span_encoder(width_embedding_size: int = 25) -> Callable:
-    """SpERT span representation: max-pooled tokens, width embedding, sentence context."""
+def max_pool_span_encoder(width_embedding_size: int = 25, fusion: str = "concat") -> Callable:
+    """SpERT span representation: max-pooled tokens, width embedding, sentence context;
+    fusion "concat" (SpERT) or "gated" (paper 004, eq. 5; the width embedding then
+    takes the token width)."""
     if width_embedding_size < 1:
         raise ValueError(f"MaxPoolSpanEncoder: width_embedding_size must be >= 1, got {width_embedding_size}")
-    return partial(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size)
+    _check_fusion(fusion, "MaxPoolSpanEncoder")
+    return partial(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size, fusion=fusion)
+
+
+def _check_fusion(fusion: str, where: str) -> None:
+    if fusion not in ("concat", "gated"):
+        raise ValueError(f"{where}: fusion must be 'concat' or 'gated', got {fusion!r}")
 
 
 @registry.architectures("spacy_jere.AttentionSpanEncoder.v1")
@@ -121,9 +129,14 @@ def _check_variant(variant: Optional[str], where: str, allow_none: bool = False)
 
 
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
-def spert_relation_encoder() -> Callable:
-    """SpERT pair representation: head, tail, max-pooled context between them."""
-    return SpERTRelationEncoder
+def spert_relation_encoder(
+    global_features: bool = False, feature_width: int = 25, fusion: str = "concat"
+) -> Callable:
+    """SpERT pair representation: head, tail, max-pooled context between them; with
+    ``global_features``, paper 004's embedding of (head type, tail type, distance);
+    fusion "concat" or "gated" (paper 004, eq. 5)."""
+    _check_fusion(fusion, "SpERTRelationEncoder")
+    return partial(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width, fusion=fusion)
 
 
 @registry.architectures("spacy_jere.LinearClassifier.v1")

@@ -143,6 +143,7 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "span_sentence_ids": as_long(candidates.span_sentence_ids),
         "pairs": as_long(candidates.pairs) if candidates.pairs is not None else None,
         "max_pairs": int(candidates.extra.get("max_pairs", 0)),
+        "span_types": as_long(candidates.span_targets) if candidates.span_targets is not None else None,
     }
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:

@@ -26,7 +26,9 @@ class SpanRelationNet(nn.Module):
         super().__init__()
         self.span_encoder = span_encoder(token_width=token_width, max_span_width=max_span_width)
         span_width = self.span_encoder.output_width
-        self.relation_encoder = relation_encoder(token_width=token_width, span_width=span_width)
+        self.relation_encoder = relation_encoder(
+            token_width=token_width, span_width=span_width, n_entity_classes=n_entity_classes
+        )
         self.span_classifier = span_classifier(
             n_in=span_width + self.span_encoder.context_width, n_out=n_entity_classes
         )
@@ -44,9 +46,12 @@ class SpanRelationNet(nn.Module):
         span_sentence_ids: torch.Tensor,
         pairs: Optional[torch.Tensor] = None,
         max_pairs: int = 0,
+        span_types: Optional[torch.Tensor] = None,
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns span logits (S, E+1), pairs (P, 2), relation logits (P, R) and the
-        number of candidate pairs dropped by ``max_pairs``."""
+        number of candidate pairs dropped by ``max_pairs``. ``span_types`` (training):
+        the gold class of each span, for relation features that use entity types; at
+        inference the predicted classes are used."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
@@ -54,6 +59,8 @@ class SpanRelationNet(nn.Module):
         span_reps, context = self.span_encoder(table, spans, span_sentences)
         span_logits = self.span_classifier(torch.cat([context, span_reps], dim=-1))
         n_dropped = torch.zeros((), dtype=torch.long, device=tokens.device)
+        if span_types is None:
+            span_types = span_logits.detach().argmax(-1)
         if pairs is None:
             pairs, n_dropped = candidate_pairs(
                 span_logits.detach(), spans, span_docs, span_sentence_ids, max_pairs
@@ -62,7 +69,7 @@ class SpanRelationNet(nn.Module):
             rel_logits = span_logits.new_zeros((pairs.shape[0], self.n_relation_labels))
         else:
             rel_logits = self.relation_classifier(
-                self.relation_encoder(table, span_reps, spans, pairs, span_sentences)
+                self.relation_encoder(table, span_reps, spans, pairs, span_sentences, span_types)
             )
         return span_logits, pairs, rel_logits, n_dropped
 

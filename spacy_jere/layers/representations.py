@@ -13,26 +13,49 @@ from .pooling import RangeMaxTable
 from .ragged import ragged_positions, segment_softmax, weighted_sum
 
 
+class GatedFusion(nn.Module):
+    """Paper 004, eq. 5a-5c: a softmax-weighted sum of same-width parts, the weight of
+    each part a scalar score W1 . E_o + b1 (W1 and b1 shared by the parts)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.gate = nn.Linear(width, 1)
+
+    def forward(self, parts):
+        stacked = torch.stack(parts, dim=1)  # (rows, parts, width)
+        weights = torch.softmax(self.gate(stacked).squeeze(-1), dim=-1)
+        return (weights.unsqueeze(-1) * stacked).sum(1)
+
+
 class MaxPoolSpanEncoder(nn.Module):
     """SpERT: span = [max-pooled tokens; width embedding]; context = max-pooled sentence
     (SpERT uses the [CLS] vector; a listener gives token vectors only, and a pooled
-    sentence also suits docs of several sentences)."""
+    sentence also suits docs of several sentences).
 
-    def __init__(self, token_width: int, max_span_width: int, width_embedding_size: int = 25):
+    fusion = "gated" (paper 004, eq. 5): span = gated sum of the pooled tokens, the
+    context and a width embedding of the token width, and no separate context."""
+
+    def __init__(self, token_width: int, max_span_width: int, width_embedding_size: int = 25, fusion: str = "concat"):
         super().__init__()
         self.max_span_width = max_span_width
+        self.gated = GatedFusion(token_width) if fusion == "gated" else None
+        if self.gated is not None:
+            width_embedding_size = token_width
         # One extra bucket for gold spans wider than the enumeration limit (training).
         self.width_embedding = nn.Embedding(max_span_width + 2, width_embedding_size)
-        self.output_width = token_width + width_embedding_size
-        self.context_width = token_width
+        self.output_width = token_width if self.gated is not None else token_width + width_embedding_size
+        self.context_width = 0 if self.gated is not None else token_width
 
     def forward(
         self, table: RangeMaxTable, spans: torch.Tensor, span_sentences: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         pooled = table.query(spans[:, 0], spans[:, 1])
         widths = (spans[:, 1] - spans[:, 0]).clamp(max=self.max_span_width + 1)
-        span_reps = torch.cat([pooled, self.width_embedding(widths)], dim=-1)
         context = table.query(span_sentences[:, 0], span_sentences[:, 1])
+        if self.gated is not None:
+            fused = self.gated([pooled, context, self.width_embedding(widths)])
+            return fused, context.new_zeros((context.shape[0], 0))
+        span_reps = torch.cat([pooled, self.width_embedding(widths)], dim=-1)
         return span_reps, context
 
 
@@ -93,11 +116,35 @@ class AttentionSpanEncoder(nn.Module):
 
 class SpERTRelationEncoder(nn.Module):
     """SpERT: pair = [head span; tail span; max-pooled tokens between them] (zeros
-    when the spans are adjacent or overlap)."""
+    when the spans are adjacent or overlap).
 
-    def __init__(self, token_width: int, span_width: int):
+    Paper 004's global features (``global_features``): an embedding of (head type,
+    tail type, entity distance), the distance being the number of tokens between the
+    spans, clipped to 0..10 (section 3.2.2, eq. 13). Types are the gold ones in
+    training and the predicted ones at inference. ``fusion = "gated"`` sums the parts
+    with learned weights (eq. 5) instead of concatenating them; it needs span
+    representations of the token width (a gated span encoder)."""
+
+    MAX_DISTANCE = 10
+
+    def __init__(self, token_width: int, span_width: int, n_entity_classes: int = 1,
+                 global_features: bool = False, feature_width: int = 25, fusion: str = "concat"):
         super().__init__()
-        self.output_width = 2 * span_width + token_width
+        self.gated = GatedFusion(token_width) if fusion == "gated" else None
+        if self.gated is not None and span_width != token_width:
+            raise ValueError(
+                f"gated relation fusion needs span representations of the token width "
+                f"({token_width}), got {span_width}: use a span encoder with fusion = \"gated\""
+            )
+        self.n_entity_classes = n_entity_classes
+        self.features = None
+        if global_features:
+            width = token_width if self.gated is not None else feature_width
+            self.features = nn.Embedding(n_entity_classes * n_entity_classes * (self.MAX_DISTANCE + 1), width)
+        if self.gated is not None:
+            self.output_width = token_width
+        else:
+            self.output_width = 2 * span_width + token_width + (feature_width if global_features else 0)
 
     def forward(
         self,
@@ -106,12 +153,23 @@ class SpERTRelationEncoder(nn.Module):
         spans: torch.Tensor,
         pairs: torch.Tensor,
         span_sentences: Optional[torch.Tensor] = None,
+        span_types: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         heads, tails = spans[pairs[:, 0]], spans[pairs[:, 1]]
         between_start = torch.minimum(heads[:, 1], tails[:, 1])
         between_end = torch.maximum(heads[:, 0], tails[:, 0])
         context = table.query(between_start, between_end)
-        return torch.cat([span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context], dim=-1)
+        parts = [span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context]
+        if self.features is not None:
+            if span_types is None:
+                raise ValueError("global relation features need the spans' entity types")
+            distance = (between_end - between_start).clamp(min=0, max=self.MAX_DISTANCE)
+            n = self.n_entity_classes
+            index = (span_types[pairs[:, 0]] * n + span_types[pairs[:, 1]]) * (self.MAX_DISTANCE + 1) + distance
+            parts.append(self.features(index))
+        if self.gated is not None:
+            return self.gated(parts)
+        return torch.cat(parts, dim=-1)
 
 
 class AttentionRelationEncoder(nn.Module):
@@ -127,7 +185,7 @@ class AttentionRelationEncoder(nn.Module):
 
     def __init__(self, token_width: int, span_width: int, attention: str = "multihead",
                  reduce_width: int = 256, attention_width: int = 128, n_heads: int = 8,
-                 local: bool = True, sentence: bool = True):
+                 local: bool = True, sentence: bool = True, n_entity_classes: int = 1):
         super().__init__()
         self.span_reduce = ffnn(span_width, reduce_width)
         query_width = 2 * reduce_width
@@ -138,7 +196,8 @@ class AttentionRelationEncoder(nn.Module):
         self.output_width = query_width + reduce_width * (2 if sentence else 1)
 
     def forward(self, table: RangeMaxTable, span_reps: torch.Tensor, spans: torch.Tensor,
-                pairs: torch.Tensor, span_sentences: Optional[torch.Tensor] = None) -> torch.Tensor:
+                pairs: torch.Tensor, span_sentences: Optional[torch.Tensor] = None,
+                span_types: Optional[torch.Tensor] = None) -> torch.Tensor:
         tokens = table.table[: table.n_tokens]
         reduced = self.span_reduce(span_reps)
         query = torch.cat([reduced[pairs[:, 0]], reduced[pairs[:, 1]]], dim=-1)
