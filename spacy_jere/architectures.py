@@ -37,11 +37,14 @@ def build_span_relation_model(
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
     learn_rate_scale: float = 1.0,
+    two_phase: bool = False,
 ) -> Model:
     """Joint span and relation scorer over the token vectors of ``tok2vec``.
 
     learn_rate_scale: learning rate of the span/relation head relative to the
         optimizer's (which the encoder gets).
+    two_phase: paper 004's two-phase paradigm: binary entity / relation classifiers,
+        then type classifiers over what they keep, trained jointly.
     """
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
@@ -52,7 +55,7 @@ def build_span_relation_model(
         "span_classifier": span_classifier,
         "relation_classifier": relation_classifier,
     }
-    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler, learn_rate_scale)
+    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler, learn_rate_scale, two_phase)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

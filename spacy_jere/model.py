@@ -35,6 +35,7 @@ class SpanRelationModel(Model):
         mixed_precision: bool,
         grad_scaler,
         learn_rate_scale: float = 1.0,
+        two_phase: bool = False,
     ):
         super().__init__(
             "span_relation_model",
@@ -42,7 +43,7 @@ class SpanRelationModel(Model):
             init=init,
             layers=[tok2vec],
             dims={"token_width": None},
-            attrs={"has_net": False, "learn_rate_scale": learn_rate_scale},
+            attrs={"has_net": False, "learn_rate_scale": learn_rate_scale, "two_phase": two_phase},
         )
         # Factories are plain callables: kept off ``attrs``, which must serialize.
         self.factories = factories
@@ -68,6 +69,7 @@ class SpanRelationModel(Model):
             n_entity_classes=n_entity_classes,
             n_relation_labels=n_relation_labels,
             max_span_width=max_span_width,
+            two_phase=self.attrs["two_phase"],
             **self.factories,
         )
         wrapped = PyTorchWrapper_v2(

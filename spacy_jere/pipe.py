@@ -21,6 +21,7 @@ from .candidates import (
     training_candidates,
 )
 from .model import ModelOutput, SpanRelationModel
+from .objectives import objective_for
 from .relations import Relation, get_relations, set_relations
 
 DEFAULT_MODEL_CONFIG = """
@@ -283,14 +284,12 @@ class SpanRelationExtractor(TrainablePipe):
                 doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, attrs={"scores": []})
                 set_relations(doc, [])
             return
-        ops = self.model.ops
-        span_probs = ops.to_numpy(ops.softmax(output.span_scores))
-        span_labels = span_probs.argmax(-1)
-        span_conf = span_probs.max(-1)
-        rel_probs = ops.to_numpy(ops.sigmoid(output.relation_scores)) if output.relation_scores.size else numpy.zeros((len(output.pairs), len(self.relation_labels)))
+        decoded = self.objective.decode(
+            self.model.ops, output.span_scores, output.relation_scores, self.cfg["relation_threshold"]
+        )
+        span_labels, span_conf = decoded.span_labels, decoded.span_scores
         pair_docs = candidates.span_docs[output.pairs[:, 0]] if len(output.pairs) else numpy.zeros((0,), "int64")
-        hit_pairs, hit_labels = numpy.nonzero(rel_probs > self.cfg["relation_threshold"])
-        hit_docs = pair_docs[hit_pairs]
+        hit_docs = pair_docs[decoded.hit_pairs]
         if output.n_dropped_pairs:
             self.n_dropped_pairs += output.n_dropped_pairs
             # One message text, so Python shows it once; the running count is kept.
@@ -316,11 +315,10 @@ class SpanRelationExtractor(TrainablePipe):
                 attrs={"scores": [float(span_conf[row]) for row in rows]},
             )
             relations = []
-            for pair, label in zip(hit_pairs[hit_docs == i], hit_labels[hit_docs == i]):
+            in_doc = hit_docs == i
+            for pair, label, score in zip(decoded.hit_pairs[in_doc], decoded.hit_labels[in_doc], decoded.hit_scores[in_doc]):
                 head, tail = output.pairs[pair]
-                relations.append(
-                    Relation(entities[head], entities[tail], relation_labels[label], float(rel_probs[pair, label]))
-                )
+                relations.append(Relation(entities[head], entities[tail], relation_labels[label], float(score)))
             set_relations(doc, relations)
 
     # -- training ------------------------------------------------------------
@@ -408,35 +406,24 @@ class SpanRelationExtractor(TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Tuple]:
-        """Entity cross-entropy (mean over spans) plus relation binary cross-entropy
-        (summed over labels, mean over pairs), as in SpERT, each weighted."""
+        """The objective's loss (SpERT's or the two-phase one, see ``objectives``) and
+        its gradients for the span and relation logits."""
         candidates, output = scores
         ops = self.model.ops
-        xp = ops.xp
-        w_ent, w_rel = self.cfg["entity_loss_weight"], self.cfg["relation_loss_weight"]
-        logits = output.span_scores
-        targets = ops.asarray(candidates.span_targets, dtype="int64")
-        n_spans = max(len(targets), 1)
-        log_probs = logits - logits.max(-1, keepdims=True)
-        log_probs = log_probs - xp.log(xp.exp(log_probs).sum(-1, keepdims=True))
-        rows = xp.arange(len(targets))
-        entity_loss = -float(log_probs[rows, targets].sum()) / n_spans
-        d_span = xp.exp(log_probs)
-        d_span[rows, targets] -= 1.0
-        d_span *= w_ent / n_spans
-
-        rel_logits = output.relation_scores
-        rel_targets = ops.asarray(candidates.pair_targets, dtype="float32")
-        n_pairs = max(len(rel_targets), 1)
-        relation_loss = 0.0
-        d_rel = ops.alloc2f(*rel_logits.shape)
-        if rel_logits.size:
-            # Stable BCE with logits: max(x, 0) - x*y + log(1 + exp(-|x|)).
-            bce = xp.maximum(rel_logits, 0) - rel_logits * rel_targets + xp.log1p(xp.exp(-xp.abs(rel_logits)))
-            relation_loss = float(bce.sum()) / n_pairs
-            d_rel = (ops.sigmoid(rel_logits) - rel_targets) * (w_rel / n_pairs)
-        loss = w_ent * entity_loss + w_rel * relation_loss
+        loss, (d_span, d_rel) = self.objective.loss(
+            ops,
+            output.span_scores,
+            ops.asarray(candidates.span_targets, dtype="int64"),
+            output.relation_scores,
+            ops.asarray(candidates.pair_targets, dtype="float32"),
+            self.cfg["entity_loss_weight"],
+            self.cfg["relation_loss_weight"],
+        )
         return loss, (d_span.astype("float32"), d_rel.astype("float32"))
+
+    @property
+    def objective(self):
+        return objective_for(self.model.attrs.get("two_phase", False))
 
     # -- serialization -------------------------------------------------------
     # The torch net's shape depends on cfg (labels, token width), so cfg is read and

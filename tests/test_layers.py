@@ -59,9 +59,11 @@ def test_classifiers_shapes():
 
 
 def _logits(labels):
+    """(is_entity, confidence) as the net derives them from span logits."""
     out = torch.full((len(labels), 3), -5.0)
     out[torch.arange(len(labels)), torch.tensor(labels)] = 5.0
-    return out
+    confidence, predicted = out.softmax(-1).max(-1)
+    return predicted > 0, confidence
 
 
 def test_candidate_pairs_within_sentence_and_disjoint():
@@ -69,7 +71,7 @@ def test_candidate_pairs_within_sentence_and_disjoint():
     labels = [1, 2, 1, 0, 1]  # span 3 is not an entity
     sent_ids = torch.tensor([0, 0, 0, 0, 1])
     docs = torch.zeros(5, dtype=torch.long)
-    pairs, dropped = candidate_pairs(_logits(labels), spans, docs, sent_ids, max_pairs=0)
+    pairs, dropped = candidate_pairs(*_logits(labels), spans, docs, sent_ids, max_pairs=0)
     got = sorted(map(tuple, pairs.tolist()))
     # 0 and 1 overlap; 4 is alone in its sentence; 3 is no entity
     assert got == [(0, 2), (1, 2), (2, 0), (2, 1)]
@@ -80,13 +82,13 @@ def test_candidate_pairs_max_pairs_counts_what_it_drops():
     spans = torch.tensor([[i, i + 1] for i in range(5)])
     docs = torch.tensor([0, 0, 0, 1, 1])
     sent_ids = torch.tensor([0, 0, 0, 1, 1])
-    pairs, dropped = candidate_pairs(_logits([1] * 5), spans, docs, sent_ids, max_pairs=2)
+    pairs, dropped = candidate_pairs(*_logits([1] * 5), spans, docs, sent_ids, max_pairs=2)
     assert len(pairs) == 4 and int(dropped) == 4  # doc 0: 6 pairs -> 2; doc 1: 2 pairs
     assert (docs[pairs[:, 0]] == torch.tensor([0, 0, 1, 1])).all()
 
 
 def test_candidate_pairs_none_with_fewer_than_two_entities():
-    pairs, _ = candidate_pairs(_logits([1, 0]), torch.tensor([[0, 1], [1, 2]]), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 0)
+    pairs, _ = candidate_pairs(*_logits([1, 0]), torch.tensor([[0, 1], [1, 2]]), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 0)
     assert pairs.shape == (0, 2)
 
 

@@ -22,19 +22,26 @@ class SpanRelationNet(nn.Module):
         relation_encoder: ModuleFactory,
         span_classifier: ModuleFactory,
         relation_classifier: ModuleFactory,
+        two_phase: bool = False,
     ):
         super().__init__()
+        self.two_phase = two_phase
         self.span_encoder = span_encoder(token_width=token_width, max_span_width=max_span_width)
         span_width = self.span_encoder.output_width
         self.relation_encoder = relation_encoder(
             token_width=token_width, span_width=span_width, n_entity_classes=n_entity_classes
         )
-        self.span_classifier = span_classifier(
-            n_in=span_width + self.span_encoder.context_width, n_out=n_entity_classes
-        )
-        self.relation_classifier = relation_classifier(
-            n_in=self.relation_encoder.output_width, n_out=max(n_relation_labels, 1)
-        )
+        span_features = span_width + self.span_encoder.context_width
+        relation_features = self.relation_encoder.output_width
+        if two_phase:
+            # Paper 004: binary classifiers (phase one) and typing classifiers (phase two).
+            self.span_classifier = span_classifier(n_in=span_features, n_out=1)
+            self.span_typer = span_classifier(n_in=span_features, n_out=n_entity_classes - 1)
+            self.relation_classifier = relation_classifier(n_in=relation_features, n_out=1)
+            self.relation_typer = relation_classifier(n_in=relation_features, n_out=max(n_relation_labels, 1))
+        else:
+            self.span_classifier = span_classifier(n_in=span_features, n_out=n_entity_classes)
+            self.relation_classifier = relation_classifier(n_in=relation_features, n_out=max(n_relation_labels, 1))
         self.n_relation_labels = n_relation_labels
 
     def forward(
@@ -57,16 +64,33 @@ class SpanRelationNet(nn.Module):
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
         table = RangeMaxTable(tokens, max_range=max(longest, 1))
         span_reps, context = self.span_encoder(table, spans, span_sentences)
-        span_logits = self.span_classifier(torch.cat([context, span_reps], dim=-1))
-        n_dropped = torch.zeros((), dtype=torch.long, device=tokens.device)
+        span_features = torch.cat([context, span_reps], dim=-1)
+        if self.two_phase:
+            span_logits = torch.cat([self.span_classifier(span_features), self.span_typer(span_features)], dim=-1)
+            decided = span_logits.detach().float()
+            is_entity = decided[:, 0] > 0
+            confidence = torch.sigmoid(decided[:, 0])
+            predicted = torch.where(is_entity, decided[:, 1:].argmax(-1) + 1, torch.zeros_like(is_entity, dtype=torch.long))
+        else:
+            span_logits = self.span_classifier(span_features)
+            confidence, predicted = span_logits.detach().float().softmax(-1).max(-1)
+            is_entity = predicted > 0
         if span_types is None:
-            span_types = span_logits.detach().argmax(-1)
+            span_types = predicted
+        n_dropped = torch.zeros((), dtype=torch.long, device=tokens.device)
         if pairs is None:
             pairs, n_dropped = candidate_pairs(
-                span_logits.detach(), spans, span_docs, span_sentence_ids, max_pairs
+                is_entity, confidence, spans, span_docs, span_sentence_ids, max_pairs
             )
         if pairs.shape[0] == 0 or self.n_relation_labels == 0:
-            rel_logits = span_logits.new_zeros((pairs.shape[0], self.n_relation_labels))
+            width = self.n_relation_labels + (1 if self.two_phase and self.n_relation_labels else 0)
+            rel_logits = span_logits.new_zeros((pairs.shape[0], width))
+        elif self.two_phase:
+            # Phase one sees distance-only global features (types all 0); phase two
+            # sees the (head type, tail type, distance) ones.
+            untyped = self.relation_encoder(table, span_reps, spans, pairs, span_sentences, torch.zeros_like(span_types))
+            typed = self.relation_encoder(table, span_reps, spans, pairs, span_sentences, span_types)
+            rel_logits = torch.cat([self.relation_classifier(untyped), self.relation_typer(typed)], dim=-1)
         else:
             rel_logits = self.relation_classifier(
                 self.relation_encoder(table, span_reps, spans, pairs, span_sentences, span_types)
@@ -75,7 +99,8 @@ class SpanRelationNet(nn.Module):
 
 
 def candidate_pairs(
-    span_logits: torch.Tensor,
+    is_entity: torch.Tensor,
+    confidence: torch.Tensor,
     spans: torch.Tensor,
     span_docs: torch.Tensor,
     span_sentence_ids: torch.Tensor,
@@ -84,9 +109,7 @@ def candidate_pairs(
     """Ordered pairs of distinct, non-overlapping predicted entities of one sentence.
     With ``max_pairs`` > 0, a doc keeps its ``max_pairs`` pairs whose entities are most
     confident; the count of the others is returned."""
-    probs = span_logits.float().softmax(-1)
-    confidence, predicted = probs.max(-1)
-    entities = torch.nonzero(predicted > 0, as_tuple=False).flatten()
+    entities = torch.nonzero(is_entity, as_tuple=False).flatten()
     empty = torch.zeros((0, 2), dtype=torch.long, device=spans.device)
     zero = torch.zeros((), dtype=torch.long, device=spans.device)
     if entities.numel() < 2:

@@ -1,0 +1,75 @@
+"""Paper 004's two-phase paradigm: objective arithmetic, decoding, training."""
+import numpy
+import pytest
+from thinc.api import NumpyOps
+
+from spacy_jere.objectives import SpERTObjective, TwoPhaseObjective
+
+from .conftest import TRAIN_DATA, make_examples, train
+
+OPS = NumpyOps()
+
+
+def test_two_phase_loss_by_hand():
+    # span 0: gold type 2 of 2; span 1: no entity
+    span_logits = numpy.array([[0.0, 0.0, numpy.log(3.0)], [0.0, 5.0, -5.0]], "float32")
+    span_targets = numpy.array([2, 0])
+    rel_logits = numpy.array([[0.0, 0.0, 0.0]], "float32")  # one gold pair with both types
+    rel_targets = numpy.array([[1.0, 1.0]], "float32")
+    loss, (d_span, d_rel) = TwoPhaseObjective().loss(OPS, span_logits, span_targets, rel_logits, rel_targets, 1.0, 1.0)
+    entity = (numpy.log(2) + numpy.log(2)) / 2 - numpy.log(0.75)  # binary BCE mean + type CE on the gold span
+    relation = numpy.log(2) + numpy.log(2)  # BCE(0, 1) + CE with target (0.5, 0.5) on uniform probs
+    assert loss == pytest.approx(entity + relation, rel=1e-5)
+    assert d_span[:, 0].tolist() == pytest.approx([(0.5 - 1) / 2, 0.5 / 2])
+    assert d_span[0, 1:].tolist() == pytest.approx([0.25, -0.25])
+    assert d_span[1, 1:].tolist() == [0.0, 0.0]  # no typing loss for non-entities
+    assert d_rel[0].tolist() == pytest.approx([-0.5, 0.0, 0.0])
+
+
+def test_two_phase_decoding():
+    span_logits = numpy.array([[2.0, 0.0, 1.0], [-2.0, 3.0, 0.0]], "float32")
+    rel_logits = numpy.array([[1.0, 0.0, 2.0], [-1.0, 5.0, 0.0]], "float32")
+    decoded = TwoPhaseObjective().decode(OPS, span_logits, rel_logits, threshold=0.5)
+    assert decoded.span_labels.tolist() == [2, 0]  # phase one decides, phase two types
+    p = 1 / (1 + numpy.exp(-2.0))
+    assert decoded.span_scores[0] == pytest.approx(p * numpy.exp(1) / (1 + numpy.exp(1)))
+    assert decoded.hit_pairs.tolist() == [0] and decoded.hit_labels.tolist() == [1]
+
+
+def test_spert_decoding_is_multi_label():
+    decoded = SpERTObjective().decode(OPS, numpy.zeros((1, 3), "float32"), numpy.array([[1.0, 2.0, -1.0]], "float32"), 0.4)
+    assert decoded.hit_pairs.tolist() == [0, 0] and decoded.hit_labels.tolist() == [0, 1]
+
+
+def two_phase_config(global_features=True, fusion="gated"):
+    return {"model": {
+        "two_phase": True,
+        "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": fusion},
+        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": global_features, "fusion": fusion},
+    }}
+
+
+@pytest.mark.parametrize("global_features, fusion", [(True, "gated"), (False, "concat")])
+def test_two_phase_trains_and_predicts(nlp, global_features, fusion):
+    nlp.add_pipe("span_relation", config=two_phase_config(global_features, fusion))
+    examples = make_examples(nlp)
+    losses = train(nlp, examples, n_iter=40)
+    assert losses[-1] < 0.5 * losses[0]
+    scores = nlp.evaluate(examples)
+    assert scores["ent_f"] > 0.8, scores["ent_f"]
+    doc = nlp("Peter Brown killed Tom Green in Dallas .")
+    for rel in doc._.relations:
+        assert 0.0 < rel.score <= 1.0
+
+
+def test_two_phase_entity_only_and_reload(nlp, tmp_path):
+    import spacy
+
+    nlp.add_pipe("span_relation", config=two_phase_config())
+    data = [(w, e, []) for w, e, _ in TRAIN_DATA]
+    train(nlp, make_examples(nlp, data), n_iter=20)
+    doc = nlp("John Smith works for Acme Corp in Boston .")
+    assert doc._.relations == ()
+    nlp.to_disk(tmp_path / "m")
+    again = spacy.load(tmp_path / "m")("John Smith works for Acme Corp in Boston .")
+    assert [(s.start, s.end, s.label_) for s in again.spans["entities"]] == [(s.start, s.end, s.label_) for s in doc.spans["entities"]]
