@@ -1,0 +1,122 @@
+"""Training cost of our head against a trivial head on the same transformer listener
+(a tagger), same batches, same process kind; each measured in its own subprocess so
+that peak RSS is its own.
+
+Usage: bench_training.py TRAIN.spacy --out bench/training.json [--steps 60] [--batch-size 8]
+"""
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def build(head: str, config_path: Path):
+    import spacy
+    from spacy.util import load_config, load_model_from_config
+
+    config = load_config(config_path)
+    if head == "tagger":
+        listener = dict(config["components"]["span_relation"]["model"]["tok2vec"])
+        config["nlp"]["pipeline"] = ["transformer", "tagger"]
+        del config["components"]["span_relation"]
+        del config["components"]["sentencizer"]
+        config["components"]["tagger"] = {
+            "factory": "tagger",
+            "model": {"@architectures": "spacy.Tagger.v2", "nO": None, "normalize": False, "tok2vec": listener},
+        }
+    else:
+        config["nlp"]["pipeline"] = ["transformer", "span_relation"]
+        del config["components"]["sentencizer"]
+    config["training"]["score_weights"] = {}
+    return load_model_from_config(config, auto_fill=True, validate=True)
+
+
+def examples_for(nlp, train_path: Path, head: str):
+    from spacy.training import Corpus
+
+    examples = list(Corpus(str(train_path))(nlp))
+    if head == "tagger":  # any tags will do: the entity label of each token, or O
+        for eg in examples:
+            tags = ["O"] * len(eg.reference)
+            for span in eg.reference.spans["entities"]:
+                for i in range(span.start, span.end):
+                    tags[i] = span.label_
+            for token, tag in zip(eg.reference, tags):
+                token.tag_ = tag
+    return examples
+
+
+def measure(head: str, train_path: Path, steps: int, batch_size: int, config_path: Path) -> dict:
+    import spacy
+
+    spacy.util.fix_random_seed(0)
+    nlp = build(head, config_path)
+    examples = examples_for(nlp, train_path, head)
+    optimizer = nlp.initialize(lambda: examples)
+    rng = random.Random(0)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    batches = [[examples[i] for i in order[j:j + batch_size]] for j in range(0, len(order), batch_size)]
+    warmup = 5
+    for batch in batches[:warmup]:
+        nlp.update(batch, sgd=optimizer)
+    timed = batches[warmup:warmup + steps]
+    start = time.perf_counter()
+    for batch in timed:
+        nlp.update(batch, sgd=optimizer)
+    elapsed = time.perf_counter() - start
+    return {
+        "head": head,
+        "steps": len(timed),
+        "docs": sum(len(b) for b in timed),
+        "seconds": elapsed,
+        "seconds_per_step": elapsed / len(timed),
+        "seconds_per_epoch": elapsed / len(timed) * len(batches),
+        "steps_per_epoch": len(batches),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("train", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("bench/training.json"))
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu.cfg")
+    parser.add_argument("--child", choices=["span_relation", "tagger"])
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, args.config)))
+        return
+    rows = []
+    for head in ("tagger", "span_relation", "tagger", "span_relation"):  # twice, interleaved
+        out = subprocess.run(
+            [sys.executable, __file__, str(args.train), "--child", head, "--steps", str(args.steps),
+             "--batch-size", str(args.batch_size), "--config", str(args.config)],
+            capture_output=True, text=True, check=True,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(rows[-1], flush=True)
+    best = {h: min(r["seconds_per_step"] for r in rows if r["head"] == h) for h in ("tagger", "span_relation")}
+    result = {
+        "config": str(args.config),
+        "data": str(args.train),
+        "batch_size": args.batch_size,
+        "runs": rows,
+        "best_seconds_per_step": best,
+        "ratio_span_relation_over_tagger": best["span_relation"] / best["tagger"],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"span_relation / tagger seconds per step: {result['ratio_span_relation_over_tagger']:.3f} -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
