@@ -13,6 +13,13 @@ from .pooling import RangeMaxTable
 from .ragged import ragged_positions, segment_softmax, weighted_sum
 
 
+def tokens_between(spans: torch.Tensor, pairs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """[start, end) of the tokens between each pair's spans; empty (start >= end) when
+    the spans are adjacent or overlap."""
+    heads, tails = spans[pairs[:, 0]], spans[pairs[:, 1]]
+    return torch.minimum(heads[:, 1], tails[:, 1]), torch.maximum(heads[:, 0], tails[:, 0])
+
+
 class GatedFusion(nn.Module):
     """Paper 004, eq. 5a-5c: a softmax-weighted sum of same-width parts, the weight of
     each part a scalar score W1 . E_o + b1 (W1 and b1 shared by the parts)."""
@@ -155,9 +162,7 @@ class SpERTRelationEncoder(nn.Module):
         span_sentences: Optional[torch.Tensor] = None,
         span_types: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        heads, tails = spans[pairs[:, 0]], spans[pairs[:, 1]]
-        between_start = torch.minimum(heads[:, 1], tails[:, 1])
-        between_end = torch.maximum(heads[:, 0], tails[:, 0])
+        between_start, between_end = tokens_between(spans, pairs)
         context = table.query(between_start, between_end)
         parts = [span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context]
         if self.features is not None:
@@ -201,9 +206,7 @@ class AttentionRelationEncoder(nn.Module):
         tokens = table.table[: table.n_tokens]
         reduced = self.span_reduce(span_reps)
         query = torch.cat([reduced[pairs[:, 0]], reduced[pairs[:, 1]]], dim=-1)
-        heads, tails = spans[pairs[:, 0]], spans[pairs[:, 1]]
-        between_start = torch.minimum(heads[:, 1], tails[:, 1])
-        between_end = torch.maximum(heads[:, 0], tails[:, 0])
+        between_start, between_end = tokens_between(spans, pairs)
         if self.local is not None:
             local = self.local(query, tokens, between_start, between_end)
         else:
