@@ -14,7 +14,10 @@ def test_spacy_debug_config_accepts(config, tmp_path):
     corpus = write_corpus(tmp_path / "c.spacy")
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "debug", "config", str(ROOT / "configs" / config),
-         "--paths.train", str(corpus), "--paths.dev", str(corpus)],
+         "--paths.train", str(corpus), "--paths.dev", str(corpus),
+         # the overrides project.yml's train command passes to every config
+         "--training.optimizer.learn_rate.total_steps", "100", "--training.optimizer.learn_rate.warmup_steps", "10",
+         "--system.seed", "1"],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

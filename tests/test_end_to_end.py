@@ -67,7 +67,9 @@ def tok2vec_model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tok2vec")
     corpus = write_corpus(tmp / "train.spacy")
     spacy_train("tok2vec.cfg", corpus, tmp / "out", "--training.max_epochs", "40",
-                "--training.batcher.size", "2", "--training.eval_frequency", "100")
+                "--training.batcher.size", "2", "--training.eval_frequency", "100",
+                "--training.optimizer.learn_rate.warmup_steps", "10",
+                "--training.optimizer.learn_rate.total_steps", "160")
     return tmp / "out" / "model-last", corpus
 
 
