@@ -102,7 +102,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     inf = results["inference"]
-    print(f"| pipeline | docs/s | words/s |\n| --- | --- | --- |")
+    print("| pipeline | docs/s | words/s |\n| --- | --- | --- |")
     print(f"| full | {inf['full_docs_per_s']:.1f} | {inf['full_words_per_s']:.0f} |")
     print(f"| encoder only | {inf['encoder_only_docs_per_s']:.1f} | {inf['encoder_only_words_per_s']:.0f} |")
     print(f"\nfull / encoder-only time: {inf['time_ratio_full_over_encoder']:.3f}\n")

@@ -17,7 +17,6 @@ ROOT = Path(__file__).parent.parent
 
 
 def build(head: str, config_path: Path):
-    import spacy
     from spacy.util import load_config, load_model_from_config
 
     config = load_config(config_path)

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
@@ -59,7 +59,7 @@ def validate_record(
     problems = []
     tokens = record.get("tokens")
     if not isinstance(tokens, list):
-        return [f"tokens: missing or not a list"]
+        return ["tokens: missing or not a list"]
     if not tokens:
         problems.append("tokens: empty list (a record needs at least one token)")
     for i, token in enumerate(tokens):

@@ -6,7 +6,7 @@ the pipe is initialized (or its config is read back from disk), so it is built t
 ``SpanRelationModel.build_net`` and appended as the model's second layer.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Tuple
 
 import numpy
 from spacy.tokens import Doc

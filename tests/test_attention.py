@@ -1,6 +1,5 @@
 """Paper 001's span-specific representation (MLP attention inside the span)."""
 import pytest
-import spacy
 import torch
 
 from spacy_jere.layers.pooling import RangeMaxTable

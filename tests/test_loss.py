@@ -2,7 +2,6 @@
 classifier (paper 002) trains."""
 import numpy
 import pytest
-import spacy
 
 from spacy_jere.candidates import CandidateBatch
 from spacy_jere.model import ModelOutput

@@ -1,12 +1,10 @@
-import numpy
 import pytest
 import spacy
-from spacy.tokens import Doc, DocBin, Span
-from spacy.training import Example
+from spacy.tokens import DocBin, Span
 
 from spacy_jere import Relation
 
-from .conftest import TRAIN_DATA, make_doc, make_examples, train
+from .conftest import TRAIN_DATA, make_examples, train
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,4 @@
 import pytest
-import spacy
 from spacy.tokens import Doc, DocBin, Span
 
 from spacy_jere import Relation

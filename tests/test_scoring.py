@@ -1,5 +1,4 @@
 import pytest
-from spacy.tokens import Doc
 from spacy.training import Example
 
 from spacy_jere.scoring import make_span_relation_scorer, score_span_relations

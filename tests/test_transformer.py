@@ -1,6 +1,5 @@
 """The transformer configs: a tiny randomly initialised BERT built in a temp dir (no
 hub), trained through configs/cpu.cfg; and the real bundled MiniLM encoder."""
-import json
 from pathlib import Path
 
 import pytest
