@@ -21,7 +21,7 @@ def sentence_ids(doc: Doc) -> Ints1d:
         return numpy.zeros((0,), dtype="int64")
     if not doc.has_annotation("SENT_START"):
         return numpy.zeros((len(doc),), dtype="int64")
-    is_start = numpy.array([tok.is_sent_start for tok in doc], dtype=bool)
+    is_start = doc.to_array("SENT_START") == 1
     is_start[0] = True
     return numpy.cumsum(is_start).astype("int64") - 1
 

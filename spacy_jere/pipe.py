@@ -327,8 +327,8 @@ class SpanRelationExtractor(TrainablePipe):
         ref = eg.reference
         label_ids = {label: i + 1 for i, label in enumerate(self.entity_labels)}
         rel_ids = {label: i for i, label in enumerate(self.relation_labels)}
-        same_tokens = len(eg.predicted) == len(ref) and all(
-            a.text == b.text for a, b in zip(eg.predicted, ref)
+        same_tokens = len(eg.predicted) == len(ref) and numpy.array_equal(
+            eg.predicted.to_array("ORTH"), ref.to_array("ORTH")
         )
         index: Dict[Tuple[int, int], int] = {}
         spans, span_labels = [], []

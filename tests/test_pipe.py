@@ -1,10 +1,11 @@
 import pytest
 import spacy
 from spacy.tokens import DocBin, Span
+from spacy.training import Example
 
 from spacy_jere import Relation
 
-from .conftest import TRAIN_DATA, make_examples, train
+from .conftest import TRAIN_DATA, make_doc, make_examples, train
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +166,15 @@ def test_negative_sampling_is_reproducible(nlp):
     other.add_pipe("span_relation")
     b = train(other, make_examples(other), n_iter=3, seed=1)
     assert a == pytest.approx(b, rel=1e-5)
+
+
+def test_gold_spans_are_aligned_to_a_different_tokenization(nlp):
+    pipe = nlp.add_pipe("span_relation")
+    gold = make_doc(nlp.vocab, ["New York", "hosts", "Acme", "."], [(0, 1, "Loc"), (2, 3, "Org")], [(1, 0, "OrgBased_In")])
+    predicted = nlp.make_doc(gold.text)  # "New York" becomes two tokens
+    assert len(predicted) == 5
+    pipe.cfg["entity_labels"], pipe.cfg["relation_labels"] = ["Loc", "Org"], ["OrgBased_In"]
+    targets = pipe._targets(Example(predicted, gold), where="x")
+    assert targets.spans.tolist() == [[0, 2], [3, 4]]
+    assert targets.span_labels.tolist() == [1, 2]
+    assert targets.pairs.tolist() == [[1, 0]] and targets.pair_labels.tolist() == [[1.0]]
