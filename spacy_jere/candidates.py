@@ -5,8 +5,8 @@ All token positions in a ``CandidateBatch`` are *global*: the docs' tokens are l
 end to end (doc ``i`` starts at ``token_offsets[i]``), so the model pools spans and
 contexts from one flat token table by index, with no padding.
 """
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -80,12 +80,7 @@ class CandidateBatch:
     pairs: Optional[Ints2d] = None  # (P, 2) span indices: head, tail (training)
     span_targets: Optional[Ints1d] = None  # (S,) label index, 0 = none
     pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
-    n_dropped_pairs: int = 0
-    extra: Dict[str, object] = field(default_factory=dict)
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.token_offsets) - 1
+    max_pairs: int = 0  # inference: cap on candidate pairs per doc (0: none)
 
     def doc_spans(self, i: int) -> Tuple[int, int]:
         """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""

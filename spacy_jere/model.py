@@ -144,7 +144,7 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "span_docs": as_long(candidates.span_docs),
         "span_sentence_ids": as_long(candidates.span_sentence_ids),
         "pairs": as_long(candidates.pairs) if candidates.pairs is not None else None,
-        "max_pairs": int(candidates.extra.get("max_pairs", 0)),
+        "max_pairs": int(candidates.max_pairs),
         "span_types": as_long(candidates.span_targets) if candidates.span_targets is not None else None,
     }
 

@@ -27,6 +27,15 @@ def _log_softmax(xp, logits):
     return shifted - xp.log(xp.exp(shifted).sum(-1, keepdims=True))
 
 
+def _softmax(x: numpy.ndarray) -> numpy.ndarray:
+    exp = numpy.exp(x - x.max(-1, keepdims=True))
+    return exp / exp.sum(-1, keepdims=True)
+
+
+def _sigmoid(x: numpy.ndarray) -> numpy.ndarray:
+    return 1 / (1 + numpy.exp(-x))
+
+
 def _bce_with_logits(xp, logits, targets):
     # Stable: max(x, 0) - x*y + log(1 + exp(-|x|)).
     return xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
@@ -105,16 +114,16 @@ class TwoPhaseObjective:
         """Phase one decides (entity: sigmoid > 0.5; relation: sigmoid > threshold);
         phase two's most likely type labels it. Scores are P(phase one) * P(type)."""
         span_logits = ops.to_numpy(span_logits)
-        p_entity = 1 / (1 + numpy.exp(-span_logits[:, 0]))
-        type_probs = ops.to_numpy(ops.softmax(ops.asarray(span_logits[:, 1:])))
+        p_entity = _sigmoid(span_logits[:, 0])
+        type_probs = _softmax(span_logits[:, 1:])
         labels = numpy.where(p_entity > 0.5, type_probs.argmax(-1) + 1, 0)
         scores = numpy.where(labels > 0, p_entity * type_probs.max(-1), 1 - p_entity)
         if not rel_logits.size:
             empty = numpy.zeros((0,), "int64")
             return Decoded(labels, scores, empty, empty, numpy.zeros((0,), "float32"))
         rel_logits = ops.to_numpy(rel_logits)
-        p_relation = 1 / (1 + numpy.exp(-rel_logits[:, 0]))
-        rel_type_probs = ops.to_numpy(ops.softmax(ops.asarray(rel_logits[:, 1:])))
+        p_relation = _sigmoid(rel_logits[:, 0])
+        rel_type_probs = _softmax(rel_logits[:, 1:])
         hit_pairs = numpy.flatnonzero(p_relation > threshold)
         hit_labels = rel_type_probs[hit_pairs].argmax(-1)
         hit_scores = p_relation[hit_pairs] * rel_type_probs[hit_pairs, hit_labels]

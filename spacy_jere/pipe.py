@@ -271,7 +271,7 @@ class SpanRelationExtractor(TrainablePipe):
     def predict(self, docs: Iterable[Doc]) -> Tuple[CandidateBatch, Optional[ModelOutput]]:
         docs = list(docs)
         candidates = inference_candidates(docs, self.cfg["max_span_width"])
-        candidates.extra["max_pairs"] = self.cfg["max_pairs"]
+        candidates.max_pairs = self.cfg["max_pairs"]
         if len(candidates.spans) == 0:
             return candidates, None
         return candidates, self.model.predict((docs, candidates))

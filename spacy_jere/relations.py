@@ -5,7 +5,7 @@ Relations live in ``doc.user_data`` as plain tuples of offsets, labels and score
 keep them), and ``doc._.relations`` turns them into ``Relation`` objects with Spans.
 """
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Tuple
 
 from spacy.tokens import Doc, Span
 
@@ -74,15 +74,3 @@ def set_relations(doc: Doc, relations: Iterable[Relation]) -> None:
 def register_extension() -> None:
     if not Doc.has_extension(EXTENSION_NAME):
         Doc.set_extension(EXTENSION_NAME, getter=get_relations, setter=set_relations)
-
-
-def relation_keys(
-    relations: Sequence[Relation], with_types: bool
-) -> List[Tuple]:
-    """Hashable identity of each relation, as the scorer compares them."""
-    keys = []
-    for rel in relations:
-        head = (rel.head.start, rel.head.end) + ((rel.head.label_,) if with_types else ())
-        tail = (rel.tail.start, rel.tail.end) + ((rel.tail.label_,) if with_types else ())
-        keys.append((head, tail, rel.label))
-    return keys

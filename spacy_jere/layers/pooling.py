@@ -26,6 +26,11 @@ class RangeMaxTable:
             k += 1
         self.table = torch.cat(levels, dim=0)  # (K * N, H); rows 0..N-1 are the tokens
 
+    @property
+    def tokens(self) -> torch.Tensor:
+        """The token vectors themselves (the table's first level)."""
+        return self.table[: self.n_tokens]
+
     def query(self, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
         """Max over tokens [start, end) for each row; zeros where the range is empty."""
         lengths = ends - starts

@@ -104,7 +104,7 @@ class AttentionSpanEncoder(nn.Module):
     def forward(
         self, table: RangeMaxTable, spans: torch.Tensor, span_sentences: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        tokens = table.table[: table.n_tokens]
+        tokens = table.tokens
         rows, cols = ragged_positions(spans[:, 0], spans[:, 1])
         token_scores = self.token_scorer(tokens).squeeze(-1)
         weights = segment_softmax(token_scores[cols], rows, spans.shape[0])
@@ -144,6 +144,7 @@ class SpERTRelationEncoder(nn.Module):
                 f"({token_width}), got {span_width}: use a span encoder with fusion = \"gated\""
             )
         self.n_entity_classes = n_entity_classes
+        self.uses_entity_types = global_features
         self.features = None
         if global_features:
             width = token_width if self.gated is not None else feature_width
@@ -192,6 +193,7 @@ class AttentionRelationEncoder(nn.Module):
                  reduce_width: int = 256, attention_width: int = 128, n_heads: int = 8,
                  local: bool = True, sentence: bool = True, n_entity_classes: int = 1):
         super().__init__()
+        self.uses_entity_types = False
         self.span_reduce = ffnn(span_width, reduce_width)
         query_width = 2 * reduce_width
         self.local = RangeAttention(query_width, token_width, attention, attention_width, n_heads) if local else None
@@ -203,7 +205,7 @@ class AttentionRelationEncoder(nn.Module):
     def forward(self, table: RangeMaxTable, span_reps: torch.Tensor, spans: torch.Tensor,
                 pairs: torch.Tensor, span_sentences: Optional[torch.Tensor] = None,
                 span_types: Optional[torch.Tensor] = None) -> torch.Tensor:
-        tokens = table.table[: table.n_tokens]
+        tokens = table.tokens
         reduced = self.span_reduce(span_reps)
         query = torch.cat([reduced[pairs[:, 0]], reduced[pairs[:, 1]]], dim=-1)
         between_start, between_end = tokens_between(spans, pairs)
