@@ -133,13 +133,16 @@ def _check_variant(variant: Optional[str], where: str, allow_none: bool = False)
 
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
 def spert_relation_encoder(
-    global_features: bool = False, feature_width: int = 25, fusion: str = "concat"
+    global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True
 ) -> Callable:
     """SpERT pair representation: head, tail, max-pooled context between them; with
     ``global_features``, paper 004's embedding of (head type, tail type, distance);
-    fusion "concat" or "gated" (paper 004, eq. 5)."""
+    fusion "concat" or "gated" (paper 004, eq. 5). ``role_projections`` (gated only):
+    a linear layer per part before the gate, so that the fused pair keeps its
+    direction; false = eq. 5 as written (head and tail interchangeable)."""
     _check_fusion(fusion, "SpERTRelationEncoder")
-    return partial(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width, fusion=fusion)
+    return partial(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width,
+                   fusion=fusion, role_projections=role_projections)
 
 
 @registry.architectures("spacy_jere.LinearClassifier.v1")

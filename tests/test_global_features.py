@@ -68,3 +68,20 @@ def test_loss_decreases_with_paper_004_parts(nlp, fusion):
 def test_bad_fusion_name(nlp):
     with pytest.raises(ValueError, match="fusion must be 'concat' or 'gated'"):
         nlp.add_pipe("span_relation", config={"model": {"span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "sum"}}})
+
+
+@pytest.mark.parametrize("global_features", [False, True])
+def test_gated_relation_fusion_keeps_direction_with_role_projections(global_features):
+    torch.manual_seed(0)
+    table = RangeMaxTable(torch.randn(6, 4), 6)
+    reps, spans = torch.randn(2, 4), torch.tensor([[0, 1], [3, 4]])
+    both_ways, types = torch.tensor([[0, 1], [1, 0]]), torch.tensor([1, 1])
+    literal = SpERTRelationEncoder(token_width=4, span_width=4, n_entity_classes=2, global_features=global_features,
+                                   fusion="gated", role_projections=False)
+    out = literal(table, reps, spans, both_ways, span_types=types)
+    # eq. 5 as written: (a, b) and (b, a) fuse to the same vector
+    assert torch.allclose(out[0], out[1], atol=1e-6)
+    projected = SpERTRelationEncoder(token_width=4, span_width=4, n_entity_classes=2, global_features=global_features,
+                                     fusion="gated")
+    out = projected(table, reps, spans, both_ways, span_types=types)
+    assert out.shape == (2, 4) and not torch.allclose(out[0], out[1], atol=1e-3)

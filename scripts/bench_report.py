@@ -1,0 +1,229 @@
+"""Gather the benchmark figures into bench/results.json and bench/results.md, and put
+the Markdown into README.md between the bench markers.
+
+Reads: bench/experiments/<dataset>/<row>/seed<N>.json (scripts/experiment.py run),
+bench/speed_<dataset>.json (scripts/experiment.py speed), bench/inference_*.json
+(scripts/bench_inference.py) and bench/training_*.json (scripts/bench_training.py).
+Only what was measured is shown; a missing figure is a dash.
+"""
+import json
+import statistics
+from pathlib import Path
+
+import srsly
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def pct(x):
+    return None if x is None else 100 * x
+
+
+def summary(values):
+    """mean, min, max (None when empty)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"mean": statistics.fmean(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def fmt(stat, digits=2, spread=True):
+    if stat is None:
+        return "-"
+    text = f"{stat['mean']:.{digits}f}"
+    if spread and stat["n"] > 1:
+        text += f" ({stat['min']:.{digits}f}-{stat['max']:.{digits}f})"
+    return text
+
+
+def load_runs():
+    runs = {}
+    for path in sorted((BENCH / "experiments").glob("*/*/seed*.json")):
+        run = json.loads(path.read_text())
+        runs.setdefault(run["dataset"], {}).setdefault(run["row"], []).append(run)
+    return runs
+
+
+METRICS = [f"{p}_{k}" for p in ("ent", "rel", "rel_strict") for k in ("p", "r", "f", "macro_f")]
+
+
+def aggregate(runs):
+    out = {}
+    for dataset, rows in runs.items():
+        for row, row_runs in rows.items():
+            entry = {
+                "paper": row_runs[0]["paper"],
+                "seeds": sorted(r["seed"] for r in row_runs),
+                "max_epochs": sorted({r["max_epochs"] for r in row_runs}),
+                "train_seconds": summary([r.get("train_seconds") for r in row_runs]),
+                "train_peak_rss_mib": summary([r.get("train_peak_rss_mib") for r in row_runs]),
+                "metrics": {m: summary([pct(r["metrics"].get(m)) for r in row_runs]) for m in METRICS},
+                "per_type": {},
+            }
+            for table in ("ent_per_type", "rel_strict_per_type"):
+                labels = sorted({label for r in row_runs for label in (r["metrics"].get(table) or {})})
+                entry["per_type"][table] = {
+                    label: summary([pct((r["metrics"].get(table) or {}).get(label, {}).get("f")) for r in row_runs])
+                    for label in labels
+                }
+            out.setdefault(dataset, {})[row] = entry
+    return out
+
+
+def load_json(path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def accuracy_table(results, row="baseline"):
+    lines = [
+        "| dataset (train -> dev) | seeds | entity P / R / F1 | rel P / R / F1 | rel_strict P / R / F1 | macro F1 ent / rel / rel_strict | training s | training peak RSS MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset, rows in sorted(results.items()):
+        if row not in rows:
+            continue
+        e = rows[row]
+        m = e["metrics"]
+        prf = lambda p: " / ".join(fmt(m[f"{p}_{k}"], spread=False) for k in "pr") + " / " + fmt(m[f"{p}_f"])
+        macro = " / ".join(fmt(m[f"{p}_macro_f"], spread=False) for p in ("ent", "rel", "rel_strict"))
+        lines.append(
+            f"| {dataset} | {', '.join(map(str, e['seeds']))} | {prf('ent')} | {prf('rel')} | {prf('rel_strict')} "
+            f"| {macro} | {fmt(e['train_seconds'], 0)} | {fmt(e['train_peak_rss_mib'], 0, spread=False)} |"
+        )
+    return "\n".join(lines)
+
+
+def per_type_table(results, row="baseline"):
+    lines = ["| dataset | type | F1 (mean over seeds) |", "| --- | --- | --- |"]
+    for dataset, rows in sorted(results.items()):
+        if row not in rows:
+            continue
+        for table, stats in rows[row]["per_type"].items():
+            kind = "entity" if table.startswith("ent") else "rel_strict"
+            for label, stat in stats.items():
+                lines.append(f"| {dataset} | {kind} {label} | {fmt(stat)} |")
+    return "\n".join(lines)
+
+
+def ablation_table(results, speed, row_order):
+    lines = [
+        "| dataset | row | seeds | entity F1 | rel F1 | rel_strict F1 | rel_strict macro F1 | rel_strict vs baseline | training s/epoch | inference docs/s (vs baseline time) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset, rows in sorted(results.items()):
+        base = rows.get("baseline")
+        sp = (speed.get(dataset) or {}).get("rows", {})
+        base_rate = (sp.get("baseline") or {}).get("inference_docs_per_s")
+        for row in [r for r in row_order if r in rows]:
+            e = rows[row]
+            m = e["metrics"]
+            delta = "-"
+            if base and row != "baseline" and m["rel_strict_f"]:
+                delta = f"{m['rel_strict_f']['mean'] - base['metrics']['rel_strict_f']['mean']:+.2f}"
+            s = sp.get(row) or {}
+            rate = s.get("inference_docs_per_s")
+            rate_text = "-" if rate is None else f"{rate:.1f}" + (f" ({base_rate / rate:.2f}x)" if base_rate else "")
+            epoch = "-" if "seconds_per_epoch" not in s else f"{s['seconds_per_epoch']:.0f}"
+            lines.append(
+                f"| {dataset} | {row} ({e['paper']}) | {len(e['seeds'])} | {fmt(m['ent_f'])} | {fmt(m['rel_f'])} "
+                f"| {fmt(m['rel_strict_f'])} | {fmt(m['rel_strict_macro_f'])} | {delta} | {epoch} | {rate_text} |"
+            )
+    return "\n".join(lines)
+
+
+def speed_section(inference, training):
+    lines = []
+    if inference:
+        inf = inference["inference"]
+        lines += [
+            f"Inference on CoNLL04 dev ({inference['docs']} docs, batch {inference['batch_size']}, best of 3, same run): "
+            f"full pipeline {inf['full_docs_per_s']:.1f} docs/s ({inf['full_words_per_s']:.0f} words/s), "
+            f"encoder only {inf['encoder_only_docs_per_s']:.1f} docs/s ({inf['encoder_only_words_per_s']:.0f} words/s): "
+            f"time ratio **{inf['time_ratio_full_over_encoder']:.2f}** (target <= 1.15). "
+            f"Peak RSS of the inference process {inference['peak_rss_mib']:.0f} MiB.",
+            "",
+        ]
+        if inference.get("scaling"):
+            lines += ["| words/doc | full ms/doc | encoder ms/doc | our head ms/doc | head ms per 1k words |",
+                      "| --- | --- | --- | --- | --- |"]
+            for r in inference["scaling"]:
+                lines.append(f"| {r['mean_words']:.0f} | {r['full_ms_per_doc']:.1f} | {r['encoder_only_ms_per_doc']:.1f} "
+                             f"| {r['head_ms_per_doc']:.1f} | {r['head_ms_per_1000_words']:.1f} |")
+            lines.append("")
+    if training:
+        best = training["best_seconds_per_step"]
+        lines += [
+            f"Training cost (CoNLL04 train, batch {training['batch_size']}, {training['runs'][0]['steps']} steps after 5 "
+            f"warm-up, best of 2 interleaved runs each): {best['span_relation']:.3f} s/step with our head vs "
+            f"{best['tagger']:.3f} s/step with a tagger on the same listener: ratio "
+            f"**{training['ratio_span_relation_over_tagger']:.2f}** (target <= 1.3). Peak RSS "
+            f"{max(r['peak_rss_mib'] for r in training['runs'] if r['head'] == 'span_relation'):.0f} MiB (ours) vs "
+            f"{max(r['peak_rss_mib'] for r in training['runs'] if r['head'] == 'tagger'):.0f} MiB (tagger).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    experiments = srsly.read_yaml(ROOT / "configs" / "experiments.yml")
+    runs = load_runs()
+    results = aggregate(runs)
+    speed = {p.stem.split("_", 1)[1]: load_json(p) for p in sorted(BENCH.glob("speed_*.json"))}
+    inference = load_json(BENCH / "inference_conll04_cpu.json")
+    training = load_json(BENCH / "training_conll04_cpu.json")
+    machines = sorted({json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs})
+    everything = {"accuracy": results, "speed": speed, "inference": inference, "training": training,
+                  "machines": [json.loads(m) for m in machines]}
+    (BENCH / "results.json").write_text(json.dumps(everything, indent=1, sort_keys=True))
+
+    machine_lines = [
+        f"- {m['cpu']}, {m['cores']} cores, GPU: {m['gpu'] or 'none'}; Python {m['python']}, spaCy {m['spacy']}, "
+        f"spacy-transformers {m['spacy_transformers']}, thinc {m['thinc']}, torch {m['torch']}"
+        for m in everything["machines"] if "thinc" in m
+    ]
+    md = [
+        "Figures from `spacy project run bench` / `spacy project run ablation` (`scripts/experiment.py`, then "
+        "`scripts/bench_report.py`), written to `bench/results.json`; one JSON per run with its full config in "
+        "`bench/experiments/`. Every run: train split -> dev split, 20 epochs, the final model (`model-last`), "
+        "batches of 8 sentences, the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
+        "",
+        "Machine(s):",
+        *machine_lines,
+        "",
+        "### Accuracy (`configs/cpu.cfg`)",
+        "",
+        accuracy_table(results),
+        "",
+        "<details><summary>Per type</summary>",
+        "",
+        per_type_table(results),
+        "",
+        "</details>",
+        "",
+        "### Ablation (configs/experiments.yml)",
+        "",
+        ablation_table(results, speed, list(experiments["rows"])),
+        "",
+        "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from `scripts/experiment.py speed`, "
+        "every row measured one after the other in one run on an otherwise idle machine; the accuracy runs "
+        "themselves may have shared the CPU.",
+        "",
+        "### Speed and memory (`configs/cpu.cfg`)",
+        "",
+        speed_section(inference, training),
+    ]
+    text = "\n".join(md).rstrip() + "\n"
+    (BENCH / "results.md").write_text(text)
+    readme = ROOT / "README.md"
+    content = readme.read_text()
+    if START in content and END in content:
+        head, rest = content.split(START, 1)
+        _, tail = rest.split(END, 1)
+        readme.write_text(f"{head}{START}\n{text}{END}{tail}")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

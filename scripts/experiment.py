@@ -1,0 +1,230 @@
+"""Train and evaluate the rows of configs/experiments.yml; measure their speed.
+
+  experiment.py run ROW [ROW ...] --dataset conll04 --seeds 0 1
+      config -> `spacy train` -> `python -m spacy_jere evaluate` on dev, one result file
+      per (dataset, row, seed) in bench/experiments/ (models in training/runs/, not committed).
+      Done runs are skipped, so an interrupted sweep resumes.
+  experiment.py speed ROW [ROW ...] --dataset conll04
+      one after the other in this run: training seconds per step (60 steps after 5
+      warm-up, our head only) and inference docs/s on dev of a trained model of each row.
+
+Results record the machine, library versions, the full config, seed and data split.
+"""
+import argparse
+import copy
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import srsly
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "configs" / "experiments.yml"
+RESULTS = ROOT / "bench" / "experiments"
+MODELS = ROOT / "training" / "runs"
+
+
+def machine() -> dict:
+    from importlib.metadata import version
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        **{name.replace("-", "_"): version(name) for name in ("spacy", "spacy-transformers", "thinc", "torch")},
+    }
+
+
+def load_experiments() -> dict:
+    return srsly.read_yaml(EXPERIMENTS)
+
+
+def row_config(row: str, experiments: dict):
+    """configs/<base>.cfg with the row's overrides, variables left uninterpolated."""
+    from spacy.util import load_config
+
+    if row not in experiments["rows"]:
+        raise SystemExit(f"{EXPERIMENTS}: no row {row!r}; rows: {', '.join(experiments['rows'])}")
+    spec = experiments["rows"][row]
+    config = load_config(ROOT / "configs" / f"{spec['base']}.cfg", interpolate=False)
+    for dotted, value in (spec.get("overrides") or {}).items():
+        *path, last = dotted.split(".")
+        node = config
+        for key in path:
+            if key not in node:
+                raise SystemExit(f"{EXPERIMENTS}: row {row!r}, override {dotted!r}: no section {key!r}")
+            node = node[key]
+        node[last] = copy.deepcopy(value)
+    return config
+
+
+def run_paths(dataset: str, row: str, seed: int):
+    return RESULTS / dataset / row / f"seed{seed}.json", MODELS / dataset / row / f"seed{seed}"
+
+
+def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu_id: int, threads: int) -> dict:
+    result_path, model_dir = run_paths(dataset, row, seed)
+    config = row_config(row, experiments)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    config_path = model_dir / "config.cfg"
+    config.to_disk(config_path)
+    schedule = experiments["datasets"][dataset]
+    corpus = ROOT / "corpus" / dataset
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    train_cmd = [
+        sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(model_dir),
+        "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
+        "--system.seed", str(seed), "--gpu-id", str(gpu_id),
+        "--training.optimizer.learn_rate.total_steps", str(schedule["total_steps"]),
+        "--training.optimizer.learn_rate.warmup_steps", str(schedule["warmup_steps"]),
+    ]
+    print(f"[{dataset} {row} seed {seed}] training -> {model_dir}", flush=True)
+    start = time.monotonic()
+    with open(model_dir / "train.log", "w") as log:
+        proc = subprocess.Popen(train_cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+    train_seconds = time.monotonic() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"training failed; see {model_dir / 'train.log'}")
+    train_rss = usage.ru_maxrss / 1024
+    metrics_path = model_dir / "dev_metrics.json"
+    eval_cmd = [sys.executable, "-m", "spacy_jere", "evaluate", str(model_dir / "model-last"),
+                str(corpus / "dev.spacy"), "--output", str(metrics_path), "--gpu-id", str(gpu_id)]
+    subprocess.run(eval_cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    config_text = config_path.read_text()
+    result = {
+        "row": row,
+        "paper": experiments["rows"][row]["paper"],
+        "dataset": dataset,
+        "train_split": f"{dataset}/train",
+        "eval_split": f"{dataset}/dev",
+        "model": "model-last",
+        "seed": seed,
+        "threads": threads or None,
+        "train_seconds": round(train_seconds, 1),
+        "train_peak_rss_mib": round(train_rss),
+        "max_epochs": config["training"]["max_epochs"],
+        "batch_size": config["training"]["batcher"].get("size"),
+        "schedule": schedule,
+        "config_sha1": hashlib.sha1(config_text.encode("utf8")).hexdigest(),
+        "config": config_text,
+        "command": " ".join(train_cmd[1:]).replace(str(ROOT) + "/", ""),
+        "machine": machine(),
+        "metrics": json.loads(metrics_path.read_text()),
+    }
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=1, sort_keys=True))
+    m = result["metrics"]
+    print(f"[{dataset} {row} seed {seed}] {train_seconds:.0f} s; ent F1 {100 * m['ent_f']:.2f} "
+          f"rel F1 {100 * m['rel_f']:.2f} rel_strict F1 {100 * m['rel_strict_f']:.2f} -> {result_path}", flush=True)
+    return result
+
+
+def trained_model(dataset: str, row: str) -> Path:
+    """A trained model of the row (lowest seed): speed hardly depends on the weights."""
+    models = sorted((MODELS / dataset / row).glob("seed*/model-last"))
+    return models[0] if models else MODELS / dataset / row / "seed0" / "model-last"
+
+
+def measure_speed(rows, dataset: str, experiments: dict, out: Path, steps: int, batch_size: int) -> dict:
+    """Each row's training step time and inference rate, measured one after the other
+    in this run, each in its own subprocess."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    figures = {"dataset": dataset, "machine": machine(), "steps": steps, "batch_size": batch_size, "rows": {}}
+    for row in rows:
+        model = trained_model(dataset, row)
+        model_dir = model.parent
+        model_dir.parent.mkdir(parents=True, exist_ok=True)
+        config_path = model_dir.parent / "speed.cfg"
+        row_config(row, experiments).to_disk(config_path)
+        train = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "bench_training.py"), str(ROOT / "corpus" / dataset / "train.spacy"),
+             "--child", "span_relation", "--steps", str(steps), "--batch-size", str(batch_size), "--config", str(config_path)],
+            capture_output=True, text=True, check=True,
+        )
+        train_fig = json.loads(train.stdout.strip().splitlines()[-1])
+        entry = {"seconds_per_step": train_fig["seconds_per_step"], "seconds_per_epoch": train_fig["seconds_per_epoch"]}
+        if model.exists():
+            entry["model"] = str(model.relative_to(ROOT))
+            inf_out = model_dir.parent / "inference.json"
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "bench_inference.py"), str(model),
+                 str(ROOT / "corpus" / dataset / "dev.spacy"), "--out", str(inf_out), "--no-scaling",
+                 "--batch-size", str(batch_size)],
+                check=True, capture_output=True, text=True,
+            )
+            inference = json.loads(inf_out.read_text())["inference"]
+            entry["inference_docs_per_s"] = inference["full_docs_per_s"]
+            entry["encoder_only_docs_per_s"] = inference["encoder_only_docs_per_s"]
+        figures["rows"][row] = entry
+        print(f"[speed {dataset} {row}] {entry}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=1, sort_keys=True))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("rows", nargs="+")
+    run.add_argument("--dataset", default="conll04")
+    run.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    run.add_argument("--gpu-id", type=int, default=-1)
+    run.add_argument("--threads", type=int, default=0, help="torch/OpenMP threads per training (0: default)")
+    run.add_argument("--force", action="store_true", help="re-run runs that have a result")
+    speed = sub.add_parser("speed")
+    speed.add_argument("rows", nargs="+")
+    speed.add_argument("--dataset", default="conll04")
+    speed.add_argument("--steps", type=int, default=60)
+    speed.add_argument("--batch-size", type=int, default=8)
+    speed.add_argument("--out", type=Path, default=ROOT / "bench" / "speed_conll04.json")
+    inference = sub.add_parser("inference", help="scripts/bench_inference.py on a trained model of ROW")
+    inference.add_argument("row")
+    inference.add_argument("--dataset", default="conll04")
+    inference.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    experiments = load_experiments()
+    if args.command == "inference":
+        model = trained_model(args.dataset, args.row)
+        if not model.exists():
+            raise SystemExit(f"no trained model of {args.row!r} on {args.dataset} under {MODELS}: run `experiment.py run` first")
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_inference.py"), str(model),
+                        str(ROOT / "corpus" / args.dataset / "dev.spacy"), "--out", str(args.out)], check=True)
+        return
+    if args.command == "run":
+        if args.dataset not in experiments["datasets"]:
+            raise SystemExit(f"{EXPERIMENTS}: no dataset {args.dataset!r}")
+        rows = list(experiments["rows"]) if args.rows == ["all"] else args.rows
+        for row in rows:
+            for seed in args.seeds:
+                result_path, _ = run_paths(args.dataset, row, seed)
+                if result_path.exists() and not args.force:
+                    print(f"[{args.dataset} {row} seed {seed}] done: {result_path}")
+                    continue
+                train_and_evaluate(row, args.dataset, seed, experiments, args.gpu_id, args.threads)
+    else:
+        rows = list(experiments["rows"]) if args.rows == ["all"] else args.rows
+        measure_speed(rows, args.dataset, experiments, args.out, args.steps, args.batch_size)
+
+
+if __name__ == "__main__":
+    main()
