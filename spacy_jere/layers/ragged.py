@@ -27,6 +27,7 @@ def weighted_sum(
     """sum_e weights[e] * values[cols[e]] per row, as a sparse x dense product, so no
     (entries x width) tensor is built. Empty rows give zeros."""
     matrix = torch.sparse_coo_tensor(
-        torch.stack([rows, cols]), weights.to(values.dtype), (n_rows, values.shape[0]), check_invariants=False
+        torch.stack([rows, cols]), weights.to(values.dtype), (n_rows, values.shape[0]),
+        device=values.device, check_invariants=False,
     )
     return torch.sparse.mm(matrix, values)
