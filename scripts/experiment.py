@@ -74,6 +74,15 @@ def row_config(row: str, experiments: dict):
     return config
 
 
+def learning_schedule(config, train_docs: int) -> dict:
+    """warmup_linear over all max_epochs epochs of the config's batch size, 10% warm-up."""
+    import math
+
+    steps_per_epoch = math.ceil(train_docs / int(config["training"]["batcher"]["size"]))
+    total = steps_per_epoch * int(config["training"]["max_epochs"])
+    return {"total_steps": total, "warmup_steps": total // 10}
+
+
 def run_paths(dataset: str, row: str, seed: int):
     return RESULTS / dataset / row / f"seed{seed}.json", MODELS / dataset / row / f"seed{seed}"
 
@@ -84,7 +93,7 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
     model_dir.mkdir(parents=True, exist_ok=True)
     config_path = model_dir / "config.cfg"
     config.to_disk(config_path)
-    schedule = experiments["datasets"][dataset]
+    schedule = learning_schedule(config, experiments["datasets"][dataset]["train_docs"])
     corpus = ROOT / "corpus" / dataset
     env = dict(os.environ)
     if threads:
