@@ -61,7 +61,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-scaling", action="store_true", help="skip the doc-length scaling figures")
+    parser.add_argument("--gpu-id", type=int, default=-1)
     args = parser.parse_args()
+    if args.gpu_id >= 0:
+        spacy.require_gpu(args.gpu_id)
 
     nlp = spacy.load(args.model)
     texts = [doc.text for doc in DocBin().from_disk(args.dev).get_docs(nlp.vocab)]
@@ -74,6 +77,7 @@ def main() -> None:
         "model": str(args.model),
         "data": str(args.dev),
         "batch_size": args.batch_size,
+        "gpu_id": args.gpu_id,
         "docs": len(texts),
         "words": n_words,
         "inference": {

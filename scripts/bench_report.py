@@ -171,8 +171,8 @@ def main() -> None:
     runs = load_runs()
     results = aggregate(runs)
     speed = {p.stem.split("_", 1)[1]: load_json(p) for p in sorted(BENCH.glob("speed_*.json"))}
-    inference = load_json(BENCH / "inference_conll04_cpu.json")
-    training = load_json(BENCH / "training_conll04_cpu.json")
+    inference = load_json(BENCH / "inference_conll04.json")
+    training = load_json(BENCH / "training_conll04.json")
     machines = sorted({json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs})
     everything = {"accuracy": results, "speed": speed, "inference": inference, "training": training,
                   "machines": [json.loads(m) for m in machines]}

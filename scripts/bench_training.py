@@ -51,9 +51,11 @@ def examples_for(nlp, train_path: Path, head: str):
     return examples
 
 
-def measure(head: str, train_path: Path, steps: int, batch_size: int, config_path: Path) -> dict:
+def measure(head: str, train_path: Path, steps: int, batch_size: int, config_path: Path, gpu_id: int = -1) -> dict:
     import spacy
 
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
     spacy.util.fix_random_seed(0)
     nlp = build(head, config_path)
     examples = examples_for(nlp, train_path, head)
@@ -90,15 +92,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu.cfg")
     parser.add_argument("--child", choices=["span_relation", "tagger"])
+    parser.add_argument("--gpu-id", type=int, default=-1)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, args.config)))
+        print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, args.config, args.gpu_id)))
         return
     rows = []
     for head in ("tagger", "span_relation", "tagger", "span_relation"):  # twice, interleaved
         out = subprocess.run(
             [sys.executable, __file__, str(args.train), "--child", head, "--steps", str(args.steps),
-             "--batch-size", str(args.batch_size), "--config", str(args.config)],
+             "--batch-size", str(args.batch_size), "--config", str(args.config), "--gpu-id", str(args.gpu_id)],
             capture_output=True, text=True, check=True,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -108,6 +111,7 @@ def main() -> None:
         "config": str(args.config),
         "data": str(args.train),
         "batch_size": args.batch_size,
+        "gpu_id": args.gpu_id,
         "runs": rows,
         "best_seconds_per_step": best,
         "ratio_span_relation_over_tagger": best["span_relation"] / best["tagger"],

@@ -210,6 +210,7 @@ def main() -> None:
     inference.add_argument("row")
     inference.add_argument("--dataset", default="conll04")
     inference.add_argument("--out", type=Path, required=True)
+    inference.add_argument("--gpu-id", type=int, default=-1)
     args = parser.parse_args()
     experiments = load_experiments()
     if args.command == "inference":
@@ -217,7 +218,8 @@ def main() -> None:
         if not model.exists():
             raise SystemExit(f"no trained model of {args.row!r} on {args.dataset} under {MODELS}: run `experiment.py run` first")
         subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_inference.py"), str(model),
-                        str(ROOT / "corpus" / args.dataset / "dev.spacy"), "--out", str(args.out)], check=True)
+                        str(ROOT / "corpus" / args.dataset / "dev.spacy"), "--out", str(args.out),
+                        "--gpu-id", str(args.gpu_id)], check=True)
         return
     if args.command == "run":
         if args.dataset not in experiments["datasets"]:
