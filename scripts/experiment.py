@@ -74,6 +74,19 @@ def row_config(row: str, experiments: dict):
     return config
 
 
+def evaluate(model_dir: Path, corpus: Path, gpu_id: int, env=None) -> dict:
+    """Dev scores of model-last with either entity decoding (a decoding choice: same
+    weights), keyed by the entity_overlap setting."""
+    metrics = {}
+    for overlap in ("allow", "flat"):
+        path = model_dir / f"dev_metrics_{overlap}.json"
+        cmd = [sys.executable, "-m", "spacy_jere", "evaluate", str(model_dir / "model-last"),
+               str(corpus / "dev.spacy"), "--output", str(path), "--gpu-id", str(gpu_id), "--entity-overlap", overlap]
+        subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+        metrics[overlap] = json.loads(path.read_text())
+    return metrics
+
+
 def learning_schedule(config, train_docs: int) -> dict:
     """warmup_linear over all max_epochs epochs of the config's batch size, 10% warm-up."""
     import math
@@ -114,10 +127,7 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"training failed; see {model_dir / 'train.log'}")
     train_rss = usage.ru_maxrss / 1024
-    metrics_path = model_dir / "dev_metrics.json"
-    eval_cmd = [sys.executable, "-m", "spacy_jere", "evaluate", str(model_dir / "model-last"),
-                str(corpus / "dev.spacy"), "--output", str(metrics_path), "--gpu-id", str(gpu_id)]
-    subprocess.run(eval_cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    metrics = evaluate(model_dir, corpus, gpu_id, env)
     config_text = config_path.read_text()
     result = {
         "row": row,
@@ -137,7 +147,9 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
         "config": config_text,
         "command": " ".join(train_cmd[1:]).replace(str(ROOT) + "/", ""),
         "machine": machine(),
-        "metrics": json.loads(metrics_path.read_text()),
+        "entity_overlap": config["components"]["span_relation"].get("entity_overlap", "allow"),
+        "metrics": metrics[config["components"]["span_relation"].get("entity_overlap", "allow")],
+        "metrics_by_entity_overlap": metrics,
     }
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.write_text(json.dumps(result, indent=1, sort_keys=True))
@@ -206,6 +218,10 @@ def main() -> None:
     speed.add_argument("--steps", type=int, default=60)
     speed.add_argument("--batch-size", type=int, default=8)
     speed.add_argument("--out", type=Path, default=ROOT / "bench" / "speed_conll04.json")
+    rescore = sub.add_parser("rescore", help="re-evaluate the saved models of finished runs (both entity decodings)")
+    rescore.add_argument("rows", nargs="+")
+    rescore.add_argument("--dataset", default="conll04")
+    rescore.add_argument("--gpu-id", type=int, default=-1)
     inference = sub.add_parser("inference", help="scripts/bench_inference.py on a trained model of ROW")
     inference.add_argument("row")
     inference.add_argument("--dataset", default="conll04")
@@ -213,6 +229,23 @@ def main() -> None:
     inference.add_argument("--gpu-id", type=int, default=-1)
     args = parser.parse_args()
     experiments = load_experiments()
+    if args.command == "rescore":
+        rows = list(experiments["rows"]) if args.rows == ["all"] else args.rows
+        for row in rows:
+            for result_path in sorted((RESULTS / args.dataset / row).glob("seed*.json")):
+                model_dir = MODELS / args.dataset / row / result_path.stem
+                if not (model_dir / "model-last").exists():
+                    print(f"[{args.dataset} {row} {result_path.stem}] no saved model: kept as it is")
+                    continue
+                result = json.loads(result_path.read_text())
+                metrics = evaluate(model_dir, ROOT / "corpus" / args.dataset, args.gpu_id)
+                result["metrics_by_entity_overlap"] = metrics
+                result["entity_overlap"] = result.get("entity_overlap", "allow")
+                result["metrics"] = metrics[result["entity_overlap"]]
+                result_path.write_text(json.dumps(result, indent=1, sort_keys=True))
+                print(f"[{args.dataset} {row} {result_path.stem}] " + "; ".join(
+                    f"{k}: ent F1 {100 * m['ent_f']:.2f} rel_strict F1 {100 * m['rel_strict_f']:.2f}" for k, m in metrics.items()))
+        return
     if args.command == "inference":
         model = trained_model(args.dataset, args.row)
         if not model.exists():

@@ -81,6 +81,7 @@ class CandidateBatch:
     span_targets: Optional[Ints1d] = None  # (S,) label index, 0 = none
     pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
     max_pairs: int = 0  # inference: cap on candidate pairs per doc (0: none)
+    flat_entities: bool = False  # inference: drop entities overlapping a more confident one
 
     def doc_spans(self, i: int) -> Tuple[int, int]:
         """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""

@@ -74,6 +74,8 @@ def evaluate(
     disable: List[str] = typer.Option([], "--disable", help="Components to switch off (e.g. sentencizer)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
     batch_size: int = typer.Option(32, "--batch-size"),
+    entity_overlap: Optional[str] = typer.Option(None, "--entity-overlap", help="Decode with allow or flat instead of the pipeline's setting"),
+    component: str = typer.Option("span_relation", "--component", help="Name of the span_relation component"),
 ):
     """Score a pipeline on gold data: entity, rel and rel_strict P/R/F1, micro and
     macro, and per type."""
@@ -82,7 +84,10 @@ def evaluate(
 
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
-    nlp = spacy.load(model, disable=disable)
+    overrides = {}
+    if entity_overlap is not None:
+        overrides = {"components": {component: {"entity_overlap": entity_overlap}}}
+    nlp = spacy.load(model, disable=disable, config=overrides)
     examples = list(Corpus(data_path)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     typer.echo(format_scores(scores))

@@ -6,7 +6,7 @@ the pipe is initialized (or its config is read back from disk), so it is built t
 ``SpanRelationModel.build_net`` and appended as the model's second layer.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -23,6 +23,7 @@ class ModelOutput:
     pairs: numpy.ndarray  # (P, 2) span indices (host memory)
     relation_scores: Floats2d  # (P, R) logits
     n_dropped_pairs: int
+    is_entity: Optional[numpy.ndarray] = None  # (S,) bool: the spans kept as entities
 
 
 class SpanRelationModel(Model):
@@ -146,6 +147,7 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "pairs": as_long(candidates.pairs) if candidates.pairs is not None else None,
         "max_pairs": int(candidates.max_pairs),
         "span_types": as_long(candidates.span_targets) if candidates.span_targets is not None else None,
+        "flat_entities": bool(candidates.flat_entities),
     }
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
@@ -156,12 +158,13 @@ def convert_inputs(model: Model, inputs, is_train: bool):
 
 
 def convert_outputs(model: Model, inputs_outputs, is_train: bool):
-    _, (span_logits, pairs, rel_logits, n_dropped) = inputs_outputs
+    _, (span_logits, pairs, rel_logits, n_dropped, is_entity) = inputs_outputs
     output = ModelOutput(
         span_scores=torch2xp(span_logits.float()),
         pairs=pairs.cpu().numpy(),
         relation_scores=torch2xp(rel_logits.float()),
         n_dropped_pairs=int(n_dropped),
+        is_entity=is_entity.cpu().numpy(),
     )
 
     def backprop(d_output: Tuple[Floats2d, Floats2d]) -> ArgsKwargs:

@@ -54,6 +54,8 @@ dropout = 0.1
 dropout = 0.1
 """
 DEFAULT_MODEL = util.load_config_from_str(DEFAULT_MODEL_CONFIG)["model"]
+ENTITY_OVERLAP = ("allow", "flat")
+DECODING_SETTINGS = ("relation_threshold", "max_pairs", "entity_overlap")
 
 
 @Language.factory(
@@ -68,6 +70,7 @@ DEFAULT_MODEL = util.load_config_from_str(DEFAULT_MODEL_CONFIG)["model"]
         "neg_per_gold": 0,
         "relation_threshold": 0.4,
         "max_pairs": 1000,
+        "entity_overlap": "allow",
         "entity_loss_weight": 1.0,
         "relation_loss_weight": 1.0,
         "scorer": {"@scorers": "spacy_jere.span_relation_scorer.v1"},
@@ -93,6 +96,7 @@ def make_span_relation(
     neg_per_gold: int,
     relation_threshold: float,
     max_pairs: int,
+    entity_overlap: str,
     entity_loss_weight: float,
     relation_loss_weight: float,
     scorer: Optional[Callable],
@@ -107,6 +111,10 @@ def make_span_relation(
     relation_threshold: a pair gets every relation label whose probability exceeds it.
     max_pairs: cap on candidate pairs per doc at inference (0: no cap); the pairs of
         the most confident entities are kept and the rest are counted and warned about.
+    entity_overlap: "allow" (SpERT: nested and overlapping entities) or "flat" (of
+        overlapping predicted entities keep the most confident; relations are then
+        predicted between the kept ones). A decoding choice: it can be changed on a
+        trained pipeline. For corpora without nested entities (CoNLL04, SciERC).
     """
     return SpanRelationExtractor(
         nlp.vocab,
@@ -119,6 +127,7 @@ def make_span_relation(
         neg_per_gold=neg_per_gold,
         relation_threshold=relation_threshold,
         max_pairs=max_pairs,
+        entity_overlap=entity_overlap,
         entity_loss_weight=entity_loss_weight,
         relation_loss_weight=relation_loss_weight,
         scorer=scorer,
@@ -137,6 +146,8 @@ def _check_settings(name: str, **settings) -> None:
             problems.append(f"{key} must be >= 0, got {settings[key]}")
     if not 0.0 <= settings["relation_threshold"] <= 1.0:
         problems.append(f"relation_threshold must be in [0, 1], got {settings['relation_threshold']}")
+    if settings["entity_overlap"] not in ENTITY_OVERLAP:
+        problems.append(f"entity_overlap must be one of {', '.join(ENTITY_OVERLAP)}, got {settings['entity_overlap']!r}")
     for key in ("entity_loss_weight", "relation_loss_weight"):
         if settings[key] < 0:
             problems.append(f"{key} must be >= 0, got {settings[key]}")
@@ -158,6 +169,7 @@ class SpanRelationExtractor(TrainablePipe):
         neg_per_gold: int = 0,
         relation_threshold: float = 0.4,
         max_pairs: int = 1000,
+        entity_overlap: str = "allow",
         entity_loss_weight: float = 1.0,
         relation_loss_weight: float = 1.0,
         scorer: Optional[Callable] = None,
@@ -170,6 +182,7 @@ class SpanRelationExtractor(TrainablePipe):
             "neg_per_gold": neg_per_gold,
             "relation_threshold": relation_threshold,
             "max_pairs": max_pairs,
+            "entity_overlap": entity_overlap,
             "entity_loss_weight": entity_loss_weight,
             "relation_loss_weight": relation_loss_weight,
         }
@@ -272,6 +285,7 @@ class SpanRelationExtractor(TrainablePipe):
         docs = list(docs)
         candidates = inference_candidates(docs, self.cfg["max_span_width"])
         candidates.max_pairs = self.cfg["max_pairs"]
+        candidates.flat_entities = self.cfg.get("entity_overlap", "allow") == "flat"
         if len(candidates.spans) == 0:
             return candidates, None
         return candidates, self.model.predict((docs, candidates))
@@ -288,6 +302,8 @@ class SpanRelationExtractor(TrainablePipe):
             self.model.ops, output.span_scores, output.relation_scores, self.cfg["relation_threshold"]
         )
         span_labels, span_conf = decoded.span_labels, decoded.span_scores
+        if output.is_entity is not None:  # the net's decision, after any overlap filtering
+            span_labels = numpy.where(output.is_entity, span_labels, 0)
         pair_docs = candidates.span_docs[output.pairs[:, 0]] if len(output.pairs) else numpy.zeros((0,), "int64")
         hit_docs = pair_docs[decoded.hit_pairs]
         if output.n_dropped_pairs:
@@ -427,11 +443,17 @@ class SpanRelationExtractor(TrainablePipe):
 
     # -- serialization -------------------------------------------------------
     # The torch net's shape depends on cfg (labels, token width), so cfg is read and
-    # the net built before the weights are loaded.
+    # the net built before the weights are loaded. Decoding settings come from the
+    # pipeline's config, not the saved cfg, so they can be changed at load time.
+    def _load_cfg(self, saved: dict) -> None:
+        for key in DECODING_SETTINGS:
+            saved.pop(key, None)
+        self.cfg.update(saved)
+
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()):
         msg = srsly.msgpack_loads(bytes_data)
         if "cfg" not in exclude and "cfg" in msg:
-            self.cfg.update(srsly.json_loads(msg["cfg"]))
+            self._load_cfg(srsly.json_loads(msg["cfg"]))
         if "vocab" not in exclude and "vocab" in msg:
             self.vocab.from_bytes(msg["vocab"], exclude=exclude)
         if self.cfg.get("token_width"):
@@ -453,7 +475,7 @@ class SpanRelationExtractor(TrainablePipe):
     def from_disk(self, path, *, exclude=tuple()):
         path = Path(path)
         if "cfg" not in exclude and (path / "cfg").exists():
-            self.cfg.update(srsly.read_json(path / "cfg"))
+            self._load_cfg(srsly.read_json(path / "cfg"))
         if "vocab" not in exclude and (path / "vocab").exists():
             self.vocab.from_disk(path / "vocab", exclude=exclude)
         if self.cfg.get("token_width"):

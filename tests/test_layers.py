@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from spacy_jere.layers.classifiers import LinearClassifier, MLPClassifier
@@ -100,8 +101,51 @@ def test_net_forward_training_and_inference():
     spans = torch.tensor([[0, 1], [2, 4], [4, 6]])
     sents = torch.tensor([[0, 6]] * 3)
     zeros = torch.zeros(3, dtype=torch.long)
-    span_logits, pairs, rel_logits, _ = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]))
+    span_logits, pairs, rel_logits, _, _ = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]))
     assert span_logits.shape == (3, 3) and rel_logits.shape == (2, 2)
     net.eval()
-    span_logits, pairs, rel_logits, _ = net(tokens, spans, sents, zeros, zeros)
+    span_logits, pairs, rel_logits, _, _ = net(tokens, spans, sents, zeros, zeros)
     assert rel_logits.shape == (len(pairs), 2)
+
+
+def test_suppress_overlaps_keeps_the_most_confident_of_overlapping_entities():
+    from spacy_jere.layers.joint import suppress_overlaps
+
+    spans = torch.tensor([[0, 2], [1, 3], [2, 4], [5, 6], [5, 7], [8, 9]])
+    is_entity = torch.tensor([True, True, True, True, True, False])
+    confidence = torch.tensor([0.6, 0.9, 0.7, 0.5, 0.8, 0.99])
+    kept = suppress_overlaps(spans, is_entity, confidence)
+    # [1, 3] beats both [0, 2] and [2, 4]; [5, 7] beats [5, 6]; [8, 9] was no entity
+    assert kept.tolist() == [False, True, False, False, True, False]
+    # a chain: [0, 2] (0.9) drops [1, 3] (0.8), so [2, 4] (0.7) survives beside it
+    chain = suppress_overlaps(torch.tensor([[0, 2], [1, 3], [2, 4]]), torch.ones(3, dtype=torch.bool),
+                              torch.tensor([0.9, 0.8, 0.7]))
+    assert chain.tolist() == [True, False, True]
+    one = suppress_overlaps(spans[:1], is_entity[:1], confidence[:1])
+    assert one.tolist() == [True]
+
+
+@pytest.mark.parametrize("two_phase", [False, True])
+def test_net_flat_entities_pairs_only_kept_entities(two_phase):
+    from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, spert_relation_encoder
+
+    torch.manual_seed(0)
+    net = SpanRelationNet(8, 3, 2, 4, max_pool_span_encoder(), spert_relation_encoder(), linear_classifier(),
+                          linear_classifier(), two_phase=two_phase)
+    net.eval()
+    with torch.no_grad():  # every span an entity: bias for class 1 (phase one: "entity")
+        bias = net.span_classifier.layers[1].bias
+        bias.copy_(torch.tensor([50.0]) if two_phase else torch.tensor([-50.0, 50.0, 0.0]))
+    tokens = torch.randn(8, 8)
+    spans = torch.tensor([[0, 1], [0, 2], [1, 3], [3, 4], [5, 7], [6, 8]])
+    sents = torch.tensor([[0, 8]] * 6)
+    zeros = torch.zeros(6, dtype=torch.long)
+    _, pairs, _, _, allowed = net(tokens, spans, sents, zeros, zeros)
+    assert allowed.all()
+    _, flat_pairs, _, _, kept = net(tokens, spans, sents, zeros, zeros, flat_entities=True)
+    kept_spans = spans[kept]
+    assert 0 < kept.sum() < len(spans)
+    for i in range(len(kept_spans)):
+        for j in range(i + 1, len(kept_spans)):
+            assert kept_spans[i, 1] <= kept_spans[j, 0] or kept_spans[j, 1] <= kept_spans[i, 0]
+    assert kept[flat_pairs.flatten()].all() and len(flat_pairs) < len(pairs)

@@ -95,6 +95,18 @@ def test_save_load_and_docbin(trained, tmp_path):
     assert [gold_items(d) for d in loaded] == [gold_items(d) for d in docs]
 
 
+def test_decoding_settings_can_change_at_load_time(trained, tmp_path):
+    trained.to_disk(tmp_path / "model")
+    assert spacy.load(tmp_path / "model").get_pipe("span_relation").cfg["entity_overlap"] == "allow"
+    flat = spacy.load(tmp_path / "model", config={"components": {"span_relation": {"entity_overlap": "flat", "relation_threshold": 0.9}}})
+    pipe = flat.get_pipe("span_relation")
+    assert pipe.cfg["entity_overlap"] == "flat" and pipe.cfg["relation_threshold"] == 0.9
+    for doc in flat.pipe([words for words, _, _ in TRAIN_DATA]):
+        spans = sorted((s.start, s.end) for s in doc.spans["entities"])
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # no overlaps
+        assert all(r.score > 0.9 for r in doc._.relations)
+
+
 def test_multiprocessing_keeps_relations(trained):
     texts = [words for words, _, _ in TRAIN_DATA]
     single = [gold_items(d) for d in trained.pipe(texts)]
@@ -139,6 +151,7 @@ def test_no_entities_fails_at_initialize(nlp):
         ({"max_span_width": 0}, "max_span_width must be a positive number of tokens, got 0"),
         ({"max_span_width": -3}, "max_span_width must be a positive number of tokens, got -3"),
         ({"neg_entity_count": -1}, "neg_entity_count must be >= 0"),
+        ({"entity_overlap": "nested"}, "entity_overlap must be one of allow, flat, got 'nested'"),
     ],
 )
 def test_config_validation(nlp, config, message):

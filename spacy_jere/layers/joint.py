@@ -54,11 +54,14 @@ class SpanRelationNet(nn.Module):
         pairs: Optional[torch.Tensor] = None,
         max_pairs: int = 0,
         span_types: Optional[torch.Tensor] = None,
-    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns span logits (S, E+1), pairs (P, 2), relation logits (P, R) and the
-        number of candidate pairs dropped by ``max_pairs``. ``span_types`` (training):
-        the gold class of each span, for relation features that use entity types; at
-        inference the predicted classes are used."""
+        flat_entities: bool = False,
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns span logits (S, E+1), pairs (P, 2), relation logits (P, R), the
+        number of candidate pairs dropped by ``max_pairs`` and the spans kept as
+        entities (S,). ``span_types`` (training): the gold class of each span, for
+        relation features that use entity types; at inference the predicted classes
+        are used. ``flat_entities`` (inference): of overlapping predicted entities only
+        the most confident are kept, and pairs are built from those."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
@@ -78,6 +81,8 @@ class SpanRelationNet(nn.Module):
         if span_types is None:
             span_types = predicted
         n_dropped = torch.zeros((), dtype=torch.long, device=tokens.device)
+        if pairs is None and flat_entities:
+            is_entity = suppress_overlaps(spans, is_entity, confidence)
         if pairs is None:
             pairs, n_dropped = candidate_pairs(
                 is_entity, confidence, spans, span_docs, span_sentence_ids, max_pairs
@@ -98,7 +103,35 @@ class SpanRelationNet(nn.Module):
             rel_logits = self.relation_classifier(
                 self.relation_encoder(table, span_reps, spans, pairs, span_sentences, span_types)
             )
-        return span_logits, pairs, rel_logits, n_dropped
+        return span_logits, pairs, rel_logits, n_dropped, is_entity
+
+
+def suppress_overlaps(spans: torch.Tensor, is_entity: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
+    """Greedy flat decoding: an entity is kept unless it overlaps a more confident
+    kept one (ties: the earlier span). Spans of different docs never overlap (their
+    positions are global). Rounds, each over the entities x entities overlap matrix,
+    settle at least the best undecided entity, so they stop after at most as many
+    rounds as the longest chain of overlaps."""
+    entities = torch.nonzero(is_entity, as_tuple=False).flatten()
+    if entities.numel() < 2:
+        return is_entity
+    ents = spans[entities]
+    score = confidence[entities]
+    order = torch.argsort(score, descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel(), device=spans.device)
+    overlaps = (ents[:, None, 0] < ents[None, :, 1]) & (ents[None, :, 0] < ents[:, None, 1])
+    outranked_by = overlaps & (rank[None, :] < rank[:, None])  # [i, j]: j overlaps i and ranks higher
+    undecided = torch.ones_like(score, dtype=torch.bool)
+    kept = torch.zeros_like(undecided)
+    while bool(undecided.any()):
+        beaten = (outranked_by & kept[None, :]).any(1)
+        waiting = (outranked_by & undecided[None, :]).any(1)
+        kept = kept | (undecided & ~beaten & ~waiting)
+        undecided = undecided & ~beaten & waiting
+    result = is_entity.clone()
+    result[entities[~kept]] = False
+    return result
 
 
 def candidate_pairs(
