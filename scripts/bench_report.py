@@ -205,7 +205,7 @@ def main() -> None:
         "Figures from `spacy project run bench` / `spacy project run ablation` (`scripts/experiment.py`, then "
         "`scripts/bench_report.py`), written to `bench/results.json`; one JSON per run with its full config in "
         "`bench/experiments/`. Every run: train split -> dev split, 20 epochs, the final model (`model-last`), "
-        "batches of 8 sentences, the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
+        "batches of 8 sentences (spert_recipe: 2), the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
         "",
         "Machine(s):",
         *machine_lines,
