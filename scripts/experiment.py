@@ -160,9 +160,14 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
 
 
 def trained_model(dataset: str, row: str) -> Path:
-    """A trained model of the row (lowest seed): speed hardly depends on the weights."""
-    models = sorted((MODELS / dataset / row).glob("seed*/model-last"))
-    return models[0] if models else MODELS / dataset / row / "seed0" / "model-last"
+    """The model of the row's finished run of lowest seed (speed hardly depends on the
+    weights); spacy train also writes model-last while it runs, so the run's result
+    file is what says it finished."""
+    for result in sorted((RESULTS / dataset / row).glob("seed*.json")):
+        model = MODELS / dataset / row / result.stem / "model-last"
+        if model.exists():
+            return model
+    return MODELS / dataset / row / "seed0" / "model-last"
 
 
 def measure_speed(rows, dataset: str, experiments: dict, out: Path, steps: int, batch_size: int) -> dict:
