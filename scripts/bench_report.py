@@ -212,6 +212,10 @@ def main() -> None:
         "",
         "### Accuracy (`configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters)",
         "",
+        "Training s is the wall time of each run as it ran (`train_seconds` in its JSON): runs with "
+        "`threads = 1` were trained two or three at a time on the 2 cores, so they took up to about twice "
+        "as long as a run alone; compare speed by the training s/epoch column of the ablation table.",
+        "",
         accuracy_table(results),
         "",
         "<details><summary>Per type</summary>",
