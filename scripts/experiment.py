@@ -3,7 +3,8 @@
   experiment.py run ROW [ROW ...] --dataset conll04 --seeds 0 1
       config -> `spacy train` -> `python -m spacy_jere evaluate` on dev, one result file
       per (dataset, row, seed) in bench/experiments/ (models in training/runs/, not committed).
-      Done runs are skipped, so an interrupted sweep resumes.
+      Runs whose result and model exist here are skipped, so an interrupted sweep
+      resumes; on a fresh clone (committed results, no models) everything runs.
   experiment.py speed ROW [ROW ...] --dataset conll04
       one after the other in this run: training seconds per step (60 steps after 5
       warm-up, our head only) and inference docs/s on dev of a trained model of each row.
@@ -265,8 +266,10 @@ def main() -> None:
         rows = list(experiments["rows"]) if args.rows == ["all"] else args.rows
         for row in rows:
             for seed in args.seeds:
-                result_path, _ = run_paths(args.dataset, row, seed)
-                if result_path.exists() and not args.force:
+                result_path, model_dir = run_paths(args.dataset, row, seed)
+                # Done = result and model here: a fresh clone has the committed results
+                # but no models, so its runs are its own.
+                if result_path.exists() and (model_dir / "model-last").exists() and not args.force:
                     print(f"[{args.dataset} {row} seed {seed}] done: {result_path}")
                     continue
                 train_and_evaluate(row, args.dataset, seed, experiments, args.gpu_id, args.threads)
