@@ -174,7 +174,6 @@ def trained_model(dataset: str, row: str) -> Path:
 def measure_speed(rows, dataset: str, experiments: dict, out: Path, steps: int, batch_size: int) -> dict:
     """Each row's training step time and inference rate, measured one after the other
     in this run, each in its own subprocess."""
-    sys.path.insert(0, str(ROOT / "scripts"))
     figures = {"dataset": dataset, "machine": machine(), "steps": steps, "batch_size": batch_size, "rows": {}}
     for row in rows:
         model = trained_model(dataset, row)
