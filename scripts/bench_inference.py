@@ -6,8 +6,6 @@ Writes JSON with the machine, versions, figures and ratios; prints a Markdown ta
 """
 import argparse
 import json
-import os
-import platform
 import resource
 import time
 from pathlib import Path
@@ -16,17 +14,7 @@ import spacy
 import torch
 from spacy.tokens import DocBin
 
-
-def machine() -> dict:
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-        "spacy": spacy.__version__,
-        "torch": torch.__version__,
-    }
+from experiment import machine  # scripts/ is on sys.path when run as a script
 
 
 def time_pipe(nlp, texts, batch_size, disable=(), repeats=3) -> float:
@@ -73,7 +61,7 @@ def main() -> None:
     full = time_pipe(nlp, texts, args.batch_size, repeats=args.repeats)
     encoder = time_pipe(nlp, texts, args.batch_size, disable=["span_relation"], repeats=args.repeats)
     results = {
-        "machine": machine(),
+        "machine": {**machine(), "torch_threads": torch.get_num_threads()},
         "model": str(args.model),
         "data": str(args.dev),
         "batch_size": args.batch_size,

@@ -49,6 +49,14 @@ def load_runs():
 METRICS = [f"{p}_{k}" for p in ("ent", "rel", "rel_strict") for k in ("p", "r", "f", "macro_f")]
 
 
+def scores_with(run, overlap):
+    """A run's dev scores with the given entity decoding; runs scored before flat
+    decoding existed have SpERT's ("allow") only."""
+    if "metrics_by_entity_overlap" in run:
+        return run["metrics_by_entity_overlap"].get(overlap)
+    return run["metrics"] if overlap == "allow" else None
+
+
 def aggregate(runs):
     out = {}
     for dataset, rows in runs.items():
@@ -64,12 +72,7 @@ def aggregate(runs):
                 "per_type": {},
             }
             for overlap in ("allow", "flat"):
-                scored = [r["metrics_by_entity_overlap"][overlap] for r in row_runs
-                          if overlap in (r.get("metrics_by_entity_overlap") or {})]
-                if not any("metrics_by_entity_overlap" in r for r in row_runs) and overlap == "allow":
-                    scored = [r["metrics"] for r in row_runs]  # runs scored before flat decoding existed
-                elif overlap == "allow":
-                    scored += [r["metrics"] for r in row_runs if "metrics_by_entity_overlap" not in r]
+                scored = [m for m in (scores_with(r, overlap) for r in row_runs) if m is not None]
                 entry["by_entity_overlap"][overlap] = {
                     "n": len(scored), **{m: summary([pct(x.get(m)) for x in scored]) for m in METRICS}}
             for table in ("ent_per_type", "rel_strict_per_type"):

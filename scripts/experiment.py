@@ -129,6 +129,7 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
         raise SystemExit(f"training failed; see {model_dir / 'train.log'}")
     train_rss = usage.ru_maxrss / 1024
     metrics = evaluate(model_dir, corpus, gpu_id, env)
+    overlap = config["components"]["span_relation"].get("entity_overlap", "allow")
     config_text = config_path.read_text()
     result = {
         "row": row,
@@ -148,8 +149,8 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
         "config": config_text,
         "command": " ".join(train_cmd[1:]).replace(str(ROOT) + "/", ""),
         "machine": machine(),
-        "entity_overlap": config["components"]["span_relation"].get("entity_overlap", "allow"),
-        "metrics": metrics[config["components"]["span_relation"].get("entity_overlap", "allow")],
+        "entity_overlap": overlap,
+        "metrics": metrics[overlap],
         "metrics_by_entity_overlap": metrics,
     }
     result_path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,6 @@ def evaluate(
     batch_size: int = typer.Option(32, "--batch-size"),
     entity_overlap: Optional[str] = typer.Option(None, "--entity-overlap", help="Decode with allow or flat instead of the pipeline's setting"),
     component: str = typer.Option("span_relation", "--component", help="Name of the span_relation component"),
-    gold_preproc: bool = typer.Option(False, "--gold-preproc", help="Annotate the gold tokens instead of re-tokenizing the text (SpERT's evaluation setting)"),
 ):
     """Score a pipeline on gold data: entity, rel and rel_strict P/R/F1, micro and
     macro, and per type."""
@@ -89,16 +88,7 @@ def evaluate(
     if entity_overlap is not None:
         overrides = {"components": {component: {"entity_overlap": entity_overlap}}}
     nlp = spacy.load(model, disable=disable, config=overrides)
-    if gold_preproc:  # spaCy's gold_preproc makes per-sentence docs that drop doc.spans
-        from spacy.tokens import Doc, DocBin
-        from spacy.training import Example
-
-        examples = [
-            Example(Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref]), ref)
-            for ref in DocBin().from_disk(data_path).get_docs(nlp.vocab)
-        ]
-    else:
-        examples = list(Corpus(data_path)(nlp))
+    examples = list(Corpus(data_path)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     typer.echo(format_scores(scores))
     if output is not None:
