@@ -36,6 +36,7 @@ setup(
             "spacy_jere.MLPClassifier.v1 = spacy_jere.architectures:mlp_classifier",
         ],
         "spacy_misc": ["spacy_jere.encoder.v1 = spacy_jere.encoders:encoder_name"],
+        "thinc_optimizers": ["spacy_jere.AdamW.v1 = spacy_jere.optimizers:spert_adamw"],
         "spacy_scorers": [
             "spacy_jere.span_relation_scorer.v1 = spacy_jere.scoring:make_span_relation_scorer"
         ],

@@ -104,10 +104,12 @@ def run_paths(dataset: str, row: str, seed: int):
 def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu_id: int, threads: int) -> dict:
     result_path, model_dir = run_paths(dataset, row, seed)
     config = row_config(row, experiments)
+    schedule = learning_schedule(config, experiments["datasets"][dataset]["train_docs"])
+    # In the saved config itself, so that the config (and its sha1) in the result is the one trained.
+    config["training"]["optimizer"]["learn_rate"].update(schedule)
     model_dir.mkdir(parents=True, exist_ok=True)
     config_path = model_dir / "config.cfg"
     config.to_disk(config_path)
-    schedule = learning_schedule(config, experiments["datasets"][dataset]["train_docs"])
     corpus = ROOT / "corpus" / dataset
     env = dict(os.environ)
     if threads:
@@ -116,8 +118,6 @@ def train_and_evaluate(row: str, dataset: str, seed: int, experiments: dict, gpu
         sys.executable, "-m", "spacy", "train", str(config_path), "--output", str(model_dir),
         "--paths.train", str(corpus / "train.spacy"), "--paths.dev", str(corpus / "dev.spacy"),
         "--system.seed", str(seed), "--gpu-id", str(gpu_id),
-        "--training.optimizer.learn_rate.total_steps", str(schedule["total_steps"]),
-        "--training.optimizer.learn_rate.warmup_steps", str(schedule["warmup_steps"]),
     ]
     print(f"[{dataset} {row} seed {seed}] training -> {model_dir}", flush=True)
     start = time.monotonic()
