@@ -55,6 +55,7 @@ dropout = 0.1
 """
 DEFAULT_MODEL = util.load_config_from_str(DEFAULT_MODEL_CONFIG)["model"]
 ENTITY_OVERLAP = ("allow", "flat")
+RELATION_LABEL_LOSS = ("sum", "mean")
 DECODING_SETTINGS = ("relation_threshold", "max_pairs", "entity_overlap")
 
 
@@ -73,6 +74,7 @@ DECODING_SETTINGS = ("relation_threshold", "max_pairs", "entity_overlap")
         "entity_overlap": "allow",
         "entity_loss_weight": 1.0,
         "relation_loss_weight": 1.0,
+        "relation_label_loss": "sum",
         "scorer": {"@scorers": "spacy_jere.span_relation_scorer.v1"},
     },
     default_score_weights={
@@ -99,6 +101,7 @@ def make_span_relation(
     entity_overlap: str,
     entity_loss_weight: float,
     relation_loss_weight: float,
+    relation_label_loss: str,
     scorer: Optional[Callable],
 ) -> "SpanRelationExtractor":
     """Entities (nested and overlapping) into ``doc.spans[spans_key]``, typed and
@@ -115,6 +118,9 @@ def make_span_relation(
         overlapping predicted entities keep the most confident; relations are then
         predicted between the kept ones). A decoding choice: it can be changed on a
         trained pipeline. For corpora without nested entities (CoNLL04, SciERC).
+    relation_label_loss: SpERT's objective, a pair's binary cross-entropies over the
+        relation labels: "sum" (ours) or "mean" (SpERT's code; the relation loss is then
+        1/labels as large against the entity loss, which matters for the shared encoder).
     """
     return SpanRelationExtractor(
         nlp.vocab,
@@ -130,6 +136,7 @@ def make_span_relation(
         entity_overlap=entity_overlap,
         entity_loss_weight=entity_loss_weight,
         relation_loss_weight=relation_loss_weight,
+        relation_label_loss=relation_label_loss,
         scorer=scorer,
     )
 
@@ -148,6 +155,10 @@ def _check_settings(name: str, **settings) -> None:
         problems.append(f"relation_threshold must be in [0, 1], got {settings['relation_threshold']}")
     if settings["entity_overlap"] not in ENTITY_OVERLAP:
         problems.append(f"entity_overlap must be one of {', '.join(ENTITY_OVERLAP)}, got {settings['entity_overlap']!r}")
+    if settings["relation_label_loss"] not in RELATION_LABEL_LOSS:
+        problems.append(
+            f"relation_label_loss must be one of {', '.join(RELATION_LABEL_LOSS)}, got {settings['relation_label_loss']!r}"
+        )
     for key in ("entity_loss_weight", "relation_loss_weight"):
         if settings[key] < 0:
             problems.append(f"{key} must be >= 0, got {settings[key]}")
@@ -172,6 +183,7 @@ class SpanRelationExtractor(TrainablePipe):
         entity_overlap: str = "allow",
         entity_loss_weight: float = 1.0,
         relation_loss_weight: float = 1.0,
+        relation_label_loss: str = "sum",
         scorer: Optional[Callable] = None,
     ) -> None:
         settings = {
@@ -185,6 +197,7 @@ class SpanRelationExtractor(TrainablePipe):
             "entity_overlap": entity_overlap,
             "entity_loss_weight": entity_loss_weight,
             "relation_loss_weight": relation_loss_weight,
+            "relation_label_loss": relation_label_loss,
         }
         _check_settings(name, **settings)
         self.vocab = vocab
@@ -426,6 +439,14 @@ class SpanRelationExtractor(TrainablePipe):
         its gradients for the span and relation logits."""
         candidates, output = scores
         ops = self.model.ops
+        relation_weight = self.cfg["relation_loss_weight"]
+        if self.cfg.get("relation_label_loss", "sum") == "mean":
+            if self.objective.two_phase:
+                raise ValueError(
+                    f"[{self.name}] relation_label_loss = 'mean' averages SpERT's per-label relation losses; "
+                    "the two_phase model has none (set it to 'sum')"
+                )
+            relation_weight /= max(len(self.cfg["relation_labels"]), 1)
         loss, (d_span, d_rel) = self.objective.loss(
             ops,
             output.span_scores,
@@ -433,7 +454,7 @@ class SpanRelationExtractor(TrainablePipe):
             output.relation_scores,
             ops.asarray(candidates.pair_targets, dtype="float32"),
             self.cfg["entity_loss_weight"],
-            self.cfg["relation_loss_weight"],
+            relation_weight,
         )
         return loss, (d_span.astype("float32"), d_rel.astype("float32"))
 

@@ -35,6 +35,26 @@ def test_loss_by_hand(nlp, w_ent, w_rel):
     assert d_rel[0].tolist() == pytest.approx([w_rel * (0.5 - 1.0), w_rel * sigmoid2])
 
 
+def test_relation_label_loss_mean_is_spert_average_over_labels(nlp):
+    span_logits, rel_logits, rel_targets = [[0.0, 1.0]], [[0.0, 2.0], [1.0, -1.0]], [[1.0, 0.0], [0.0, 0.0]]
+    summed = nlp.add_pipe("span_relation", name="summed")
+    averaged = nlp.add_pipe("span_relation", name="averaged", config={"relation_label_loss": "mean"})
+    for pipe in (summed, averaged):
+        pipe.cfg["relation_labels"] = ["Work_For", "Live_In"]
+    loss_sum, (_, d_rel_sum) = loss_of(summed, span_logits, [1], rel_logits, rel_targets)
+    loss_mean, (d_span, d_rel_mean) = loss_of(averaged, span_logits, [1], rel_logits, rel_targets)
+    entity = numpy.log1p(numpy.exp(-1.0))
+    assert loss_mean - entity == pytest.approx((loss_sum - entity) / 2, rel=1e-5)
+    numpy.testing.assert_allclose(d_rel_mean, d_rel_sum / 2, rtol=1e-6)
+
+
+def test_relation_label_loss_mean_is_refused_by_two_phase(nlp):
+    pipe = nlp.add_pipe("span_relation", config={"relation_label_loss": "mean", "model": {"two_phase": True}})
+    pipe.cfg["relation_labels"] = ["Work_For"]
+    with pytest.raises(ValueError, match="two_phase model has none"):
+        loss_of(pipe, [[0.0, 1.0, 0.0]], [1], [[0.0, 1.0]], [[1.0]])
+
+
 def test_mlp_classifiers_train(nlp):
     mlp = {"@architectures": "spacy_jere.MLPClassifier.v1", "hidden_width": 64}
     nlp.add_pipe("span_relation", config={"model": {"span_classifier": mlp, "relation_classifier": mlp}})

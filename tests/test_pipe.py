@@ -152,6 +152,7 @@ def test_no_entities_fails_at_initialize(nlp):
         ({"max_span_width": -3}, "max_span_width must be a positive number of tokens, got -3"),
         ({"neg_entity_count": -1}, "neg_entity_count must be >= 0"),
         ({"entity_overlap": "nested"}, "entity_overlap must be one of allow, flat, got 'nested'"),
+        ({"relation_label_loss": "max"}, "relation_label_loss must be one of sum, mean, got 'max'"),
     ],
 )
 def test_config_validation(nlp, config, message):
