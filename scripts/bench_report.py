@@ -89,7 +89,7 @@ def load_json(path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def accuracy_table(results, rows=("baseline", "spert_recipe")):
+def accuracy_table(results, rows=("baseline", "spert_recipe", "spert_adamw")):
     lines = [
         "| dataset (train -> dev) | config | entity decoding | seeds | entity P / R / F1 | rel P / R / F1 | rel_strict P / R / F1 | macro F1 ent / rel / rel_strict | training s | training peak RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -259,12 +259,12 @@ def main() -> None:
         "Figures from `spacy project run bench` / `spacy project run ablation` (`scripts/experiment.py`, then "
         "`scripts/bench_report.py`), written to `bench/results.json`; one JSON per run with its full config in "
         "`bench/experiments/`. Every run: train split -> dev split, 20 epochs, the final model (`model-last`), "
-        "batches of 8 sentences (spert_recipe: 2), the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
+        "batches of 8 sentences (spert_recipe and spert_adamw: 2), the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
         "",
         "Machine(s):",
         *machine_lines,
         "",
-        "### Accuracy (`configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters)",
+        "### Accuracy (`configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's optimizer and relation loss)",
         "",
         "Training s is the wall time of each run as it ran (`train_seconds` in its JSON): runs with "
         "`threads = 1` were trained two or three at a time on the 2 cores, so they took up to about twice "
