@@ -200,6 +200,11 @@ class SpanRelationExtractor(TrainablePipe):
             "relation_label_loss": relation_label_loss,
         }
         _check_settings(name, **settings)
+        if relation_label_loss == "mean" and model.attrs.get("two_phase", False):
+            raise ValueError(
+                f"Invalid config for component '{name}': relation_label_loss = 'mean' averages SpERT's "
+                "per-label relation losses; the two_phase model has none (set it to 'sum')"
+            )
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -441,11 +446,6 @@ class SpanRelationExtractor(TrainablePipe):
         ops = self.model.ops
         relation_weight = self.cfg["relation_loss_weight"]
         if self.cfg.get("relation_label_loss", "sum") == "mean":
-            if self.objective.two_phase:
-                raise ValueError(
-                    f"[{self.name}] relation_label_loss = 'mean' averages SpERT's per-label relation losses; "
-                    "the two_phase model has none (set it to 'sum')"
-                )
             relation_weight /= max(len(self.cfg["relation_labels"]), 1)
         loss, (d_span, d_rel) = self.objective.loss(
             ops,
