@@ -258,8 +258,9 @@ def main() -> None:
     md = [
         "Figures from `spacy project run bench` / `spacy project run ablation` (`scripts/experiment.py`, then "
         "`scripts/bench_report.py`), written to `bench/results.json`; one JSON per run with its full config in "
-        "`bench/experiments/`. Every run: train split -> dev split, 20 epochs, the final model (`model-last`), "
-        "batches of 8 sentences (spert_recipe and spert_adamw: 2), the bundled MiniLM-L6 encoder on the CPU. Cells: mean over seeds (min-max).",
+        "`bench/experiments/`. Every run: train split -> dev split, 20 epochs (rows named `..._N_epochs`: N), the final "
+        "model (`model-last`), batches of 8 sentences (`spert_*` rows: 2), the bundled MiniLM-L6 encoder on the CPU. "
+        "Cells: mean over seeds (min-max).",
         "",
         "Machine(s):",
         *machine_lines,
@@ -286,8 +287,9 @@ def main() -> None:
         "`flat` = `entity_overlap = \"flat\"` (of overlapping predicted entities the most confident is kept, "
         "before pairing); both are scores of the same trained weights. "
         "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from `scripts/experiment.py speed`, "
-        "every row measured one after the other in one run on an otherwise idle machine (60 training steps of "
-        "batch 8 after 5 warm-up; inference best of 3); the accuracy runs themselves may have shared the CPU. "
+        "rows measured one after the other on an otherwise idle machine (training: about 480 train sentences "
+        "after 5 warm-up steps, at the row's own batch size; inference best of 3); the accuracy runs themselves "
+        "may have shared the CPU. "
         "These are single measurements: " + drift_note(speed),
         "",
         "### Issue 3's targets on CoNLL04 dev: SpERT's accuracy, and the fast recipe",

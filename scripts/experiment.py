@@ -9,8 +9,9 @@
       the row's full config, with its learning-rate schedule for the dataset, as a
       standalone config for `spacy train`.
   experiment.py speed ROW [ROW ...] --dataset conll04
-      one after the other in this run: training seconds per step (60 steps after 5
-      warm-up, our head only) and inference docs/s on dev of a trained model of each row.
+      one after the other in this run: training seconds per step at the row's own batch
+      size (480 train sentences after 5 warm-up steps) and inference docs/s (batch 8) on
+      dev of a trained model of each row; merged into bench/speed_<dataset>.json.
 
 Results record the machine, library versions, the full config, seed and data split.
 """
@@ -181,25 +182,55 @@ def trained_model(dataset: str, row: str) -> Path:
     return MODELS / dataset / row / "seed0" / "model-last"
 
 
-def measure_speed(rows, dataset: str, experiments: dict, out: Path, steps: int, batch_size: int) -> dict:
-    """Each row's training step time and inference rate, measured one after the other
-    in this run, each in its own subprocess."""
-    figures = {"dataset": dataset, "machine": machine(), "steps": steps, "batch_size": batch_size, "rows": {}}
+def earlier_speed_figures(path: Path, dataset: str) -> dict:
+    """The rows measured earlier in `path` (none if it is missing or of another
+    dataset), each with the batch sizes, step count and machine it was measured with."""
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    if figures.get("dataset") != dataset or "rows" not in figures:
+        return {"dataset": dataset, "rows": {}}
+    # Files written before rows were timed at their own batch size: one batch size and
+    # step count for all rows, at the top.
+    old_batch, old_steps = figures.pop("batch_size", None), figures.pop("steps", None)
+    for entry in figures["rows"].values():
+        if old_batch is not None:
+            entry.setdefault("train_batch_size", old_batch)
+            entry.setdefault("train_steps", old_steps)
+            if "model" in entry:
+                entry.setdefault("inference_batch_size", old_batch)
+        entry.setdefault("machine", figures.get("machine"))
+    return figures
+
+
+def measure_speed(rows, dataset: str, experiments: dict, out: Path, docs: int, batch_size: int) -> dict:
+    """Each row's training step time (at the row's own batch size, over about `docs`
+    train sentences) and inference rate (at `batch_size`), measured one after the other,
+    each in its own subprocess. Rows measured earlier stay in `out`, each with its own
+    machine and date: a row can be re-measured alone."""
+    import math
+
+    figures = earlier_speed_figures(out, dataset)
+    figures["machine"] = machine()
     for row in rows:
         model = trained_model(dataset, row)
         model_dir = model.parent
         model_dir.parent.mkdir(parents=True, exist_ok=True)
         config_path = model_dir.parent / "speed.cfg"
-        row_config(row, experiments).to_disk(config_path)
+        config = row_config(row, experiments)
+        config.to_disk(config_path)
+        train_batch = int(config["training"]["batcher"]["size"])
+        steps = math.ceil(docs / train_batch)
         train = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "bench_training.py"), str(ROOT / "corpus" / dataset / "train.spacy"),
-             "--child", "span_relation", "--steps", str(steps), "--batch-size", str(batch_size), "--config", str(config_path)],
+             "--child", "span_relation", "--steps", str(steps), "--batch-size", str(train_batch), "--config", str(config_path)],
             capture_output=True, text=True, check=True,
         )
         train_fig = json.loads(train.stdout.strip().splitlines()[-1])
-        entry = {"seconds_per_step": train_fig["seconds_per_step"], "seconds_per_epoch": train_fig["seconds_per_epoch"]}
+        entry = {"seconds_per_step": train_fig["seconds_per_step"], "seconds_per_epoch": train_fig["seconds_per_epoch"],
+                 "train_batch_size": train_batch, "train_steps": steps, "machine": machine(),
+                 "measured": time.strftime("%Y-%m-%d")}
         if model.exists():
             entry["model"] = str(model.relative_to(ROOT))
+            entry["inference_batch_size"] = batch_size
             inf_out = model_dir.parent / "inference.json"
             subprocess.run(
                 [sys.executable, str(ROOT / "scripts" / "bench_inference.py"), str(model),
@@ -212,8 +243,8 @@ def measure_speed(rows, dataset: str, experiments: dict, out: Path, steps: int, 
             entry["encoder_only_docs_per_s"] = inference["encoder_only_docs_per_s"]
         figures["rows"][row] = entry
         print(f"[speed {dataset} {row}] {entry}", flush=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=1, sort_keys=True))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=1, sort_keys=True))  # after every row: a long run can stop
     return figures
 
 
@@ -230,8 +261,9 @@ def main() -> None:
     speed = sub.add_parser("speed")
     speed.add_argument("rows", nargs="+")
     speed.add_argument("--dataset", default="conll04")
-    speed.add_argument("--steps", type=int, default=60)
-    speed.add_argument("--batch-size", type=int, default=8)
+    speed.add_argument("--docs", type=int, default=480,
+                       help="train sentences timed per row (60 steps at batch 8), at the row's own batch size")
+    speed.add_argument("--batch-size", type=int, default=8, help="inference batch size")
     speed.add_argument("--out", type=Path, default=ROOT / "bench" / "speed_conll04.json")
     rescore = sub.add_parser("rescore", help="re-evaluate the saved models of finished runs (both entity decodings)")
     rescore.add_argument("rows", nargs="+")
@@ -299,7 +331,7 @@ def main() -> None:
                 train_and_evaluate(row, args.dataset, seed, experiments, args.gpu_id, args.threads)
     else:
         rows = list(experiments["rows"]) if args.rows == ["all"] else args.rows
-        measure_speed(rows, args.dataset, experiments, args.out, args.steps, args.batch_size)
+        measure_speed(rows, args.dataset, experiments, args.out, args.docs, args.batch_size)
 
 
 if __name__ == "__main__":

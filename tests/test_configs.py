@@ -40,19 +40,23 @@ def _experiments():
     return srsly.read_yaml(ROOT / "configs" / "experiments.yml")
 
 
-@pytest.mark.parametrize("row", sorted(_experiments()["rows"]))
-def test_every_experiment_row_builds_a_valid_pipeline_and_net(row, tmp_path):
-    """scripts/experiment.py's config for each row passes `spacy debug config`, and
-    its span_relation model builds its net."""
+def _experiment_script():
     import importlib.util
-
-    import spacy
-    from spacy.util import load_model_from_config
 
     spec = importlib.util.spec_from_file_location("experiment", ROOT / "scripts" / "experiment.py")
     experiment = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(experiment)
-    config = experiment.row_config(row, _experiments())
+    return experiment
+
+
+@pytest.mark.parametrize("row", sorted(_experiments()["rows"]))
+def test_every_experiment_row_builds_a_valid_pipeline_and_net(row, tmp_path):
+    """scripts/experiment.py's config for each row passes `spacy debug config`, and
+    its span_relation model builds its net."""
+    import spacy
+    from spacy.util import load_model_from_config
+
+    config = _experiment_script().row_config(row, _experiments())
     config_path = tmp_path / "row.cfg"
     config.to_disk(config_path)
     corpus = write_corpus(tmp_path / "c.spacy")
@@ -89,3 +93,25 @@ def test_exported_configs_match_their_experiment_row(config, tmp_path):
     subprocess.run([sys.executable, str(ROOT / command[0]), *command[1:], "--out", str(regenerated)],
                    check=True, capture_output=True, cwd=ROOT)
     assert regenerated.read_text() == shipped, f"configs/{config} differs from `{' '.join(command)}`: regenerate it"
+
+
+def test_speed_figures_of_earlier_runs_are_kept_with_their_batch_sizes(tmp_path):
+    """A speed run of some rows merges into the file; rows of an older file (one batch
+    size and step count at the top) carry those into their own entries."""
+    import json
+
+    experiment = _experiment_script()
+    path = tmp_path / "speed.json"
+    assert experiment.earlier_speed_figures(path, "conll04") == {"dataset": "conll04", "rows": {}}
+    machine = {"cpu": "x", "cores": 2}
+    path.write_text(json.dumps({
+        "dataset": "conll04", "batch_size": 8, "steps": 60, "machine": machine,
+        "rows": {"baseline": {"seconds_per_epoch": 41.0, "model": "m"}, "gated": {"seconds_per_epoch": 50.0}},
+    }))
+    figures = experiment.earlier_speed_figures(path, "conll04")
+    assert "batch_size" not in figures and "steps" not in figures
+    assert figures["rows"]["baseline"] == {"seconds_per_epoch": 41.0, "model": "m", "train_batch_size": 8,
+                                           "train_steps": 60, "inference_batch_size": 8, "machine": machine}
+    assert "inference_batch_size" not in figures["rows"]["gated"]
+    assert figures["rows"]["gated"]["train_batch_size"] == 8
+    assert experiment.earlier_speed_figures(path, "scierc") == {"dataset": "scierc", "rows": {}}
