@@ -75,10 +75,15 @@ def aggregate(runs):
                 scored = [m for m in (scores_with(r, overlap) for r in row_runs) if m is not None]
                 entry["by_entity_overlap"][overlap] = {
                     "n": len(scored), **{m: summary([pct(x.get(m)) for x in scored]) for m in METRICS}}
+            # Per type with flat decoding where every run has it (the configs' setting), so
+            # seeds scored with different decodings are never averaged together.
+            decoding = "flat" if all(scores_with(r, "flat") is not None for r in row_runs) else "allow"
+            typed = [scores_with(r, decoding) for r in row_runs]
+            entry["per_type_decoding"] = decoding
             for table in ("ent_per_type", "rel_strict_per_type"):
-                labels = sorted({label for r in row_runs for label in (r["metrics"].get(table) or {})})
+                labels = sorted({label for m in typed for label in (m.get(table) or {})})
                 entry["per_type"][table] = {
-                    label: summary([pct((r["metrics"].get(table) or {}).get(label, {}).get("f")) for r in row_runs])
+                    label: summary([pct((m.get(table) or {}).get(label, {}).get("f")) for m in typed])
                     for label in labels
                 }
             out.setdefault(dataset, {})[row] = entry
@@ -89,7 +94,12 @@ def load_json(path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def accuracy_table(results, rows=("baseline", "spert_recipe", "spert_adamw")):
+# Rows of the accuracy tables: cpu.cfg, SpERT's recipe (issue 3's protocol) without and
+# with SpERT's optimizer and relation loss, and cpu.cfg with those two.
+ACCURACY_ROWS = ("baseline", "spert_recipe", "spert_adamw", "adamw")
+
+
+def accuracy_table(results, rows=ACCURACY_ROWS):
     lines = [
         "| dataset (train -> dev) | config | entity decoding | seeds | entity P / R / F1 | rel P / R / F1 | rel_strict P / R / F1 | macro F1 ent / rel / rel_strict | training s | training peak RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -111,15 +121,14 @@ def accuracy_table(results, rows=("baseline", "spert_recipe", "spert_adamw")):
     return "\n".join(lines)
 
 
-def per_type_table(results, row="baseline"):
-    lines = ["| dataset | type | F1 (mean over seeds) |", "| --- | --- | --- |"]
-    for dataset, rows in sorted(results.items()):
-        if row not in rows:
-            continue
-        for table, stats in rows[row]["per_type"].items():
-            kind = "entity" if table.startswith("ent") else "rel_strict"
-            for label, stat in stats.items():
-                lines.append(f"| {dataset} | {kind} {label} | {fmt(stat)} |")
+def per_type_table(results, rows=ACCURACY_ROWS):
+    lines = ["| dataset | config | entity decoding | type | F1 (mean over seeds) |", "| --- | --- | --- | --- | --- |"]
+    for dataset, by_row in sorted(results.items()):
+        for row in [r for r in rows if r in by_row]:
+            for table, stats in by_row[row]["per_type"].items():
+                kind = "entity" if table.startswith("ent") else "rel_strict"
+                for label, stat in stats.items():
+                    lines.append(f"| {dataset} | {row} | {by_row[row]['per_type_decoding']} | {kind} {label} | {fmt(stat)} |")
     return "\n".join(lines)
 
 
@@ -265,7 +274,8 @@ def main() -> None:
         "Machine(s):",
         *machine_lines,
         "",
-        "### Accuracy (`configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's optimizer and relation loss)",
+        "### Accuracy (`baseline` = `configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's "
+        "optimizer and relation loss; `adamw` = `configs/cpu.cfg` with SpERT's optimizer and relation loss)",
         "",
         "Training s is the wall time of each run as it ran (`train_seconds` in its JSON): runs with "
         "`threads = 1` were trained two or three at a time on the 2 cores, so they took up to about twice "
