@@ -204,7 +204,21 @@ def fast_recipe_table(results, speed, row_order):
     return "\n".join(lines)
 
 
-def speed_section(inference, training):
+def other_inference_lines(runs) -> list:
+    """Inference figures of other models or batch sizes (bench/inference_conll04_*.json)."""
+    lines = []
+    for name, fig in runs.items():
+        inf = fig["inference"]
+        model = Path(fig["model"])
+        model = model.relative_to(ROOT) if model.is_absolute() and ROOT in model.parents else model
+        lines.append(
+            f"- `{name}` (`{model}`, batch {fig['batch_size']}, {fig['docs']} docs, best of 3): full pipeline "
+            f"{inf['full_docs_per_s']:.1f} docs/s, encoder only {inf['encoder_only_docs_per_s']:.1f} docs/s, "
+            f"time ratio {inf['time_ratio_full_over_encoder']:.2f}; peak RSS {fig['peak_rss_mib']:.0f} MiB.")
+    return lines + ([""] if lines else [])
+
+
+def speed_section(inference, training, other_inference=None):
     lines = []
     if inference:
         inf = inference["inference"]
@@ -223,6 +237,7 @@ def speed_section(inference, training):
                 lines.append(f"| {r['mean_words']:.0f} | {r['full_ms_per_doc']:.1f} | {r['encoder_only_ms_per_doc']:.1f} "
                              f"| {r['head_ms_per_doc']:.1f} | {r['head_ms_per_1000_words']:.1f} |")
             lines.append("")
+    lines += other_inference_lines(other_inference or {})
     if training:
         best = training["best_seconds_per_step"]
         lines += [
@@ -253,9 +268,11 @@ def main() -> None:
     results = aggregate(runs)
     speed = {p.stem.split("_", 1)[1]: load_json(p) for p in sorted(BENCH.glob("speed_*.json"))}
     inference = load_json(BENCH / "inference_conll04.json")
+    other_inference = {p.stem: load_json(p) for p in sorted(BENCH.glob("inference_conll04_*.json"))}
     training = load_json(BENCH / "training_conll04.json")
     machines = sorted({json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs})
     everything = {"accuracy": results, "speed": speed, "inference": inference, "training": training,
+                  "other_inference": other_inference,
                   "machines": [json.loads(m) for m in machines]}
     (BENCH / "results.json").write_text(json.dumps(everything, indent=1, sort_keys=True))
 
@@ -314,7 +331,7 @@ def main() -> None:
         "",
         "### Speed and memory (`configs/cpu.cfg`)",
         "",
-        speed_section(inference, training),
+        speed_section(inference, training, other_inference),
     ]
     text = "\n".join(md).rstrip() + "\n"
     (BENCH / "results.md").write_text(text)
