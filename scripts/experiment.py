@@ -188,16 +188,17 @@ def earlier_speed_figures(path: Path, dataset: str) -> dict:
     figures = json.loads(path.read_text()) if path.exists() else {}
     if figures.get("dataset") != dataset or "rows" not in figures:
         return {"dataset": dataset, "rows": {}}
-    # Files written before rows were timed at their own batch size: one batch size and
-    # step count for all rows, at the top.
+    # Files written before rows were timed at their own batch size: one batch size, step
+    # count and machine for all rows, at the top.
     old_batch, old_steps = figures.pop("batch_size", None), figures.pop("steps", None)
+    old_machine = figures.pop("machine", None)
     for entry in figures["rows"].values():
         if old_batch is not None:
             entry.setdefault("train_batch_size", old_batch)
             entry.setdefault("train_steps", old_steps)
             if "model" in entry:
                 entry.setdefault("inference_batch_size", old_batch)
-        entry.setdefault("machine", figures.get("machine"))
+        entry.setdefault("machine", old_machine)
     return figures
 
 
@@ -209,7 +210,6 @@ def measure_speed(rows, dataset: str, experiments: dict, out: Path, docs: int, b
     import math
 
     figures = earlier_speed_figures(out, dataset)
-    figures["machine"] = machine()
     for row in rows:
         model = trained_model(dataset, row)
         model_dir = model.parent

@@ -109,7 +109,7 @@ def test_speed_figures_of_earlier_runs_are_kept_with_their_batch_sizes(tmp_path)
         "rows": {"baseline": {"seconds_per_epoch": 41.0, "model": "m"}, "gated": {"seconds_per_epoch": 50.0}},
     }))
     figures = experiment.earlier_speed_figures(path, "conll04")
-    assert "batch_size" not in figures and "steps" not in figures
+    assert "batch_size" not in figures and "steps" not in figures and "machine" not in figures
     assert figures["rows"]["baseline"] == {"seconds_per_epoch": 41.0, "model": "m", "train_batch_size": 8,
                                            "train_steps": 60, "inference_batch_size": 8, "machine": machine}
     assert "inference_batch_size" not in figures["rows"]["gated"]
