@@ -37,6 +37,7 @@ setup(
         ],
         "spacy_misc": ["spacy_jere.encoder.v1 = spacy_jere.encoders:encoder_name"],
         "thinc_optimizers": ["spacy_jere.AdamW.v1 = spacy_jere.optimizers:spert_adamw"],
+        "thinc_schedules": ["spacy_jere.warmup_linear_epochs.v1 = spacy_jere.schedules:warmup_linear_epochs"],
         "spacy_scorers": [
             "spacy_jere.span_relation_scorer.v1 = spacy_jere.scoring:make_span_relation_scorer"
         ],

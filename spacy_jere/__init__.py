@@ -3,7 +3,7 @@ from .relations import Relation, register_extension
 
 register_extension()
 
-from . import architectures, encoders, optimizers, scoring  # noqa: E402, F401  (registrations)
+from . import architectures, encoders, optimizers, schedules, scoring  # noqa: E402, F401  (registrations)
 from .pipe import SpanRelationExtractor, make_span_relation  # noqa: E402
 
 __all__ = ["Relation", "SpanRelationExtractor", "make_span_relation"]

@@ -15,8 +15,6 @@ def test_spacy_debug_config_accepts(config, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "debug", "config", str(ROOT / "configs" / config),
          "--paths.train", str(corpus), "--paths.dev", str(corpus),
-         # the overrides project.yml's train command passes to every config
-         "--training.optimizer.learn_rate.total_steps", "100", "--training.optimizer.learn_rate.warmup_steps", "10",
          "--system.seed", "1"],
         capture_output=True, text=True,
     )
@@ -88,7 +86,7 @@ def test_exported_configs_match_their_experiment_row(config, tmp_path):
     import shlex
 
     shipped = (ROOT / "configs" / config).read_text()
-    command = shlex.split(shipped.splitlines()[0].split("`")[1])  # scripts/experiment.py export ROW --dataset D
+    command = shlex.split(shipped.splitlines()[0].split("`")[1])  # scripts/experiment.py export ROW
     regenerated = tmp_path / config
     subprocess.run([sys.executable, str(ROOT / command[0]), *command[1:], "--out", str(regenerated)],
                    check=True, capture_output=True, cwd=ROOT)

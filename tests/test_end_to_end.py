@@ -68,8 +68,7 @@ def tok2vec_model(tmp_path_factory):
     corpus = write_corpus(tmp / "train.spacy")
     spacy_train("tok2vec.cfg", corpus, tmp / "out", "--training.max_epochs", "40",
                 "--training.batcher.size", "2", "--training.eval_frequency", "100",
-                "--training.optimizer.learn_rate.warmup_steps", "10",
-                "--training.optimizer.learn_rate.total_steps", "160")
+                )
     return tmp / "out" / "model-last", corpus
 
 

@@ -33,7 +33,6 @@ def tiny_trf_model(tiny_bert, tmp_path_factory):
     corpus = write_corpus(tmp / "train.spacy")
     spacy_train("cpu.cfg", corpus, tmp / "out", "--paths.encoder", str(tiny_bert),
                 "--training.max_epochs", "60", "--training.batcher.size", "4", "--training.eval_frequency", "1000",
-                "--training.optimizer.learn_rate.warmup_steps", "10", "--training.optimizer.learn_rate.total_steps", "120",
                 "--training.optimizer.learn_rate.initial_rate", "0.003",
                 "--components.span_relation.model.learn_rate_scale", "1")
     return tmp / "out" / "model-last", corpus

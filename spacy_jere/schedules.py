@@ -1,0 +1,118 @@
+"""A learning-rate schedule whose length follows the training run, not a number of steps
+written into the config.
+
+spaCy's ``warmup_linear.v1`` takes ``total_steps``: a config tuned for one corpus and
+batch size then decays too early or too late on another (on SciERC, twice CoNLL04's
+size, the learning rate would reach 0 halfway through training). This schedule derives
+the steps from the train corpus, the batch size and ``max_epochs``/``max_steps``, so
+one config serves every corpus.
+"""
+import math
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from spacy.tokens import DocBin
+from spacy.training.corpus import walk_corpus
+from spacy.util import registry
+
+
+def count_train_docs(train_corpus: Union[str, Path, None]) -> int:
+    """Docs in a .spacy file or a directory of them (what spacy.Corpus.v1 reads)."""
+    if train_corpus is None or str(train_corpus) in ("", "None"):
+        raise ValueError(
+            "spacy_jere.warmup_linear_epochs.v1: train_corpus is null; set [paths] train "
+            "(or give the schedule total_steps)"
+        )
+    path = Path(train_corpus)
+    if not path.exists():
+        raise ValueError(f"spacy_jere.warmup_linear_epochs.v1: train_corpus {path} does not exist")
+    files = walk_corpus(path, ".spacy")
+    if not files:
+        raise ValueError(f"spacy_jere.warmup_linear_epochs.v1: no .spacy files in train_corpus {path}")
+    return sum(len(DocBin().from_disk(file)) for file in files)
+
+
+def schedule_steps(train_docs: int, batch_size: int, max_epochs: int, max_steps: int, warmup_fraction: float):
+    """(warmup_steps, total_steps) of a run: one update per batch of ``batch_size`` docs
+    (spacy.batch_by_sequence.v1; spaCy steps schedules once per batch, whatever
+    accumulate_gradient), stopping at whichever of max_epochs and max_steps comes first."""
+    by_epochs = math.ceil(train_docs / batch_size) * max_epochs if max_epochs > 0 else None
+    by_steps = max_steps if max_steps > 0 else None
+    total = min(n for n in (by_epochs, by_steps) if n is not None)
+    # At least one warm-up step when warm-up is asked for, so that step 0's rate (0)
+    # does not depend on the corpus: see warmup_linear_epochs.
+    warmup = max(1, math.floor(total * warmup_fraction + 1e-9)) if warmup_fraction > 0 else 0
+    return warmup, total
+
+
+@registry.schedules("spacy_jere.warmup_linear_epochs.v1")
+def warmup_linear_epochs(
+    initial_rate: float,
+    train_corpus: Optional[Union[str, Path]],
+    batch_size: Union[int, str],
+    max_epochs: Union[int, str],
+    max_steps: Union[int, str] = 0,
+    warmup_fraction: float = 0.1,
+    total_steps: int = 0,
+) -> Iterator[float]:
+    """``warmup_linear.v1`` (linear warm-up over ``warmup_fraction`` of the run, then linear
+    decay to 0 at its end) over the run's own length: ceil(train docs / batch_size) steps
+    an epoch for max_epochs epochs, capped by max_steps; ``total_steps`` > 0 gives the
+    length instead. The configs pass ${corpora.train.path}, ${training.batcher.size},
+    ${training.max_epochs} and ${training.max_steps}; with a batcher that does not count
+    docs (batch_by_words), give ``total_steps``."""
+    name = "spacy_jere.warmup_linear_epochs.v1"
+    # nlp.create_optimizer() (called by nlp.initialize() and nlp.resume_training())
+    # resolves [training.optimizer] on its own, so the ${...} references to the rest of
+    # the config arrive as text. Building must work there; training without the run's
+    # length cannot, which step 1 reports.
+    settings = {"train_corpus": train_corpus, "batch_size": batch_size, "max_epochs": max_epochs, "max_steps": max_steps}
+    unresolved = [key for key, value in settings.items() if isinstance(value, str) and value.startswith("${")]
+    if unresolved and total_steps <= 0:
+        return _unresolved_run(name, initial_rate, warmup_fraction, unresolved, settings)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"{name}: batch_size must be a positive number of docs per batch, got {batch_size!r} "
+            "(a batcher whose size is a schedule or counts words needs total_steps)"
+        )
+    if not 0.0 <= warmup_fraction < 1.0:
+        raise ValueError(f"{name}: warmup_fraction must be in [0, 1), got {warmup_fraction}")
+    if not isinstance(max_epochs, int) or not isinstance(max_steps, int):
+        raise ValueError(f"{name}: max_epochs and max_steps must be integers, got {max_epochs!r}, {max_steps!r}")
+    if total_steps <= 0 and max_epochs <= 0 and max_steps <= 0:
+        raise ValueError(
+            f"{name}: the run has no end (max_epochs {max_epochs}, max_steps {max_steps}); "
+            "set one of them or total_steps"
+        )
+
+    def rates() -> Iterator[float]:
+        # The optimizer takes step 0's rate whenever [training] is resolved (spacy train
+        # does it twice, debug config once); that rate is 0 (warm-up) or initial_rate
+        # whatever the run's length, so the corpus is counted once, at step 1.
+        yield 0.0 if warmup_fraction > 0 else initial_rate
+        if total_steps > 0:
+            warmup, total = schedule_steps(total_steps, 1, 1, 0, warmup_fraction)
+        else:
+            train_docs = count_train_docs(train_corpus)
+            if train_docs == 0:
+                raise ValueError(f"{name}: train_corpus {train_corpus} holds no docs")
+            warmup, total = schedule_steps(train_docs, batch_size, max_epochs, max_steps, warmup_fraction)
+        for step in range(1, total + 1):
+            if step < warmup:
+                yield initial_rate * step / warmup
+            else:
+                yield initial_rate * max(0.0, (total - step) / max(1.0, total - warmup))
+        while True:
+            yield 0.0
+
+    return rates()
+
+
+def _unresolved_run(name, initial_rate, warmup_fraction, unresolved, settings) -> Iterator[float]:
+    yield 0.0 if warmup_fraction > 0 else initial_rate
+    raise ValueError(
+        f"{name}: the run's length is unknown: {', '.join(f'{k} = {settings[k]}' for k in unresolved)} "
+        "was not filled in, because the optimizer was built from [training.optimizer] alone "
+        "(nlp.create_optimizer(), nlp.initialize(), nlp.resume_training()), not by `spacy train`. "
+        "In your own training loop pass an optimizer of your own (sgd=...) or set the schedule's total_steps."
+    )
