@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: set up, then convert CoNLL04, train configs/cpu.cfg with the bundled
+# The main job: set up, then convert CoNLL04, train configs/fast.cfg with the bundled
 # encoder on the CPU, evaluate on dev, and extract from example text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
