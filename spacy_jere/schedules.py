@@ -48,42 +48,43 @@ def schedule_steps(train_docs: int, batch_size: int, max_epochs: int, max_steps:
 @registry.schedules("spacy_jere.warmup_linear_epochs.v1")
 def warmup_linear_epochs(
     initial_rate: float,
-    train_corpus: Optional[Union[str, Path]],
-    batch_size: Union[int, str],
-    max_epochs: Union[int, str],
+    train_corpus: Optional[Union[str, Path]] = None,
+    batch_size: Optional[Union[int, str]] = None,
+    max_epochs: Union[int, str] = 0,
     max_steps: Union[int, str] = 0,
     warmup_fraction: float = 0.1,
     total_steps: int = 0,
 ) -> Iterator[float]:
     """``warmup_linear.v1`` (linear warm-up over ``warmup_fraction`` of the run, then linear
     decay to 0 at its end) over the run's own length: ceil(train docs / batch_size) steps
-    an epoch for max_epochs epochs, capped by max_steps; ``total_steps`` > 0 gives the
-    length instead. The configs pass ${corpora.train.path}, ${training.batcher.size},
-    ${training.max_epochs} and ${training.max_steps}; with a batcher that does not count
-    docs (batch_by_words), give ``total_steps``."""
+    an epoch for max_epochs epochs, capped by max_steps. The configs pass
+    ${corpora.train.path}, ${training.batcher.size}, ${training.max_epochs} and
+    ${training.max_steps}. ``total_steps`` > 0 gives the length instead (and the other
+    settings are not needed): for a batcher that does not count docs (batch_by_words)."""
     name = "spacy_jere.warmup_linear_epochs.v1"
+    if not 0.0 <= warmup_fraction < 1.0:
+        raise ValueError(f"{name}: warmup_fraction must be in [0, 1), got {warmup_fraction}")
+    settings = {"train_corpus": train_corpus, "batch_size": batch_size, "max_epochs": max_epochs, "max_steps": max_steps}
     # nlp.create_optimizer() (called by nlp.initialize() and nlp.resume_training())
     # resolves [training.optimizer] on its own, so the ${...} references to the rest of
     # the config arrive as text. Building must work there; training without the run's
     # length cannot, which step 1 reports.
-    settings = {"train_corpus": train_corpus, "batch_size": batch_size, "max_epochs": max_epochs, "max_steps": max_steps}
     unresolved = [key for key, value in settings.items() if isinstance(value, str) and value.startswith("${")]
-    if unresolved and total_steps <= 0:
-        return _unresolved_run(name, initial_rate, warmup_fraction, unresolved, settings)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
-            f"{name}: batch_size must be a positive number of docs per batch, got {batch_size!r} "
-            "(a batcher whose size is a schedule or counts words needs total_steps)"
-        )
-    if not 0.0 <= warmup_fraction < 1.0:
-        raise ValueError(f"{name}: warmup_fraction must be in [0, 1), got {warmup_fraction}")
-    if not isinstance(max_epochs, int) or not isinstance(max_steps, int):
-        raise ValueError(f"{name}: max_epochs and max_steps must be integers, got {max_epochs!r}, {max_steps!r}")
-    if total_steps <= 0 and max_epochs <= 0 and max_steps <= 0:
-        raise ValueError(
-            f"{name}: the run has no end (max_epochs {max_epochs}, max_steps {max_steps}); "
-            "set one of them or total_steps"
-        )
+    if total_steps <= 0:
+        if unresolved:
+            return _unresolved_run(name, initial_rate, warmup_fraction, unresolved, settings)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(
+                f"{name}: batch_size must be a positive number of docs per batch, got {batch_size!r} "
+                "(a batcher whose size is a schedule or counts words needs total_steps)"
+            )
+        if not isinstance(max_epochs, int) or not isinstance(max_steps, int):
+            raise ValueError(f"{name}: max_epochs and max_steps must be integers, got {max_epochs!r}, {max_steps!r}")
+        if max_epochs <= 0 and max_steps <= 0:
+            raise ValueError(
+                f"{name}: the run has no end (max_epochs {max_epochs}, max_steps {max_steps}); "
+                "set one of them or total_steps"
+            )
 
     def rates() -> Iterator[float]:
         # The optimizer takes step 0's rate whenever [training] is resolved (spacy train

@@ -36,7 +36,7 @@ def test_length_follows_the_corpus_epochs_and_max_steps(tmp_path):
     assert rates[3] == pytest.approx(1.0) and rates[14] == pytest.approx(1 / 12) and rates[15:] == [0.0] * 5
     capped = take(warmup_linear_epochs(1.0, corpus, 4, 5, max_steps=6, warmup_fraction=0.0), 8)
     assert capped == pytest.approx([1.0, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6, 0.0, 0.0])
-    fixed = take(warmup_linear_epochs(1.0, None, 4, 5, total_steps=4, warmup_fraction=0.5), 5)
+    fixed = take(warmup_linear_epochs(1.0, total_steps=4, warmup_fraction=0.5), 5)  # nothing else needed
     assert fixed == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
 
 
