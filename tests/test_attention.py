@@ -65,6 +65,7 @@ def test_loss_decreases_with_attention_spans(nlp):
     assert len(doc.spans["entities"]) > 0
 
 
+from spacy_jere.layers import attention
 from spacy_jere.layers.attention import VARIANTS, RangeAttention
 from spacy_jere.layers.representations import AttentionRelationEncoder
 
@@ -124,3 +125,25 @@ def test_loss_decreases_with_paper_001_model(nlp, variant):
     assert losses[-1] < 0.5 * losses[0]
     doc = nlp("Peter Brown killed Tom Green in Dallas .")
     assert len(doc.spans["entities"]) > 0
+
+
+@pytest.mark.parametrize("variant", ["multihead", "dot", "general"])
+def test_shared_range_path_equals_the_ragged_one(variant):
+    """Many queries over few ranges take the padded per-range product: same outputs and
+    gradients as the ragged path, empty and one-token ranges included."""
+    torch.manual_seed(0)
+    att = RangeAttention(6, 16, variant, attention_width=8, n_heads=8 if variant == "multihead" else 1).double()
+    tokens = torch.randn(12, 16, dtype=torch.double, requires_grad=True)
+    ranges = torch.tensor([[0, 5], [5, 6], [6, 6], [6, 12]])
+    which = torch.tensor([3, 0, 0, 1, 2, 3, 3, 0, 2, 1, 3, 0, 0, 3, 1, 2])
+    queries = torch.randn(len(which), 6, dtype=torch.double, requires_grad=True)
+    starts, ends = ranges[which, 0], ranges[which, 1]
+    assert len(torch.unique(ranges, dim=0)) * attention.SHARED_RANGE_FACTOR <= len(which)  # the shared path
+    shared = att(queries, tokens, starts, ends)
+    ragged = att._ragged(queries, tokens, starts, ends)
+    assert torch.allclose(shared, ragged, atol=1e-10)
+    assert torch.all(shared[which == 2] == 0)  # empty range
+    grads = torch.autograd.grad(shared.square().sum(), (queries, tokens))
+    expected = torch.autograd.grad(ragged.square().sum(), (queries, tokens))
+    for got, want in zip(grads, expected):
+        assert torch.isfinite(got).all() and torch.allclose(got, want, atol=1e-10)

@@ -11,6 +11,8 @@ from torch import nn
 from .ragged import ragged_positions, segment_softmax, weighted_sum
 
 VARIANTS = ("multihead", "additive", "dot", "general")
+# Queries per distinct range from which the padded per-range product is used.
+SHARED_RANGE_FACTOR = 4
 
 
 def ffnn(n_in: int, n_out: int) -> nn.Module:
@@ -69,6 +71,17 @@ class RangeAttention(nn.Module):
 
     def forward(self, queries: torch.Tensor, tokens: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
         n_queries = queries.shape[0]
+        if n_queries == 0:
+            return tokens.new_zeros((0, self.output_width))
+        ranges, range_of_query = torch.unique(torch.stack([starts, ends], 1), dim=0, return_inverse=True)
+        # Many queries over few ranges (every span of a sentence over that sentence): one
+        # padded matrix product per range instead of gathering each (query, token) row.
+        if self.variant != "additive" and ranges.shape[0] * SHARED_RANGE_FACTOR <= n_queries:
+            return self._shared_ranges(queries, tokens, ranges, range_of_query)
+        return self._ragged(queries, tokens, starts, ends)
+
+    def _ragged(self, queries, tokens, starts, ends) -> torch.Tensor:
+        n_queries = queries.shape[0]
         rows, cols = ragged_positions(starts, ends)
         if rows.numel() == 0:
             return tokens.new_zeros((n_queries, self.output_width))
@@ -79,3 +92,42 @@ class RangeAttention(nn.Module):
             for h in range(self.n_heads)  # a loop over heads, not over queries
         ]
         return torch.cat(pooled, dim=-1)
+
+    def _shared_ranges(self, queries, tokens, ranges, range_of_query) -> torch.Tensor:
+        """The same scores as ``scores`` (multihead, dot, general), as (range, head,
+        query slot, token slot) blocks: queries and range tokens padded per range."""
+        n_ranges, n_queries = ranges.shape[0], queries.shape[0]
+        lengths = (ranges[:, 1] - ranges[:, 0]).clamp(min=0)
+        max_length = max(int(lengths.max()), 1)
+        offsets = torch.arange(max_length, device=tokens.device)
+        token_mask = offsets[None, :] < lengths[:, None]  # (R, L)
+        token_index = torch.where(token_mask, ranges[:, :1] + offsets[None, :], torch.zeros_like(token_mask, dtype=ranges.dtype))
+        per_range = torch.bincount(range_of_query, minlength=n_ranges)
+        order = torch.argsort(range_of_query, stable=True)
+        sorted_range = range_of_query[order]
+        slot = torch.arange(n_queries, device=tokens.device) - (torch.cumsum(per_range, 0) - per_range)[sorted_range]
+        max_slots = int(per_range.max())
+
+        q = self.query_proj(queries)
+        keys = tokens if self.variant == "general" else self.key_proj(tokens)
+        if self.variant == "dot":
+            q = q * self.w.weight[0]  # w . (Q' * K') = (w * Q') . K'
+        n_heads = self.n_heads  # 1 but for multihead
+        head_width = q.shape[-1] // n_heads
+        q_padded = q.new_zeros((n_ranges, max_slots, q.shape[-1]))
+        q_padded[sorted_range, slot] = q[order]
+        q_padded = q_padded.view(n_ranges, max_slots, n_heads, head_width).transpose(1, 2)  # (R, H, N, d)
+        k_padded = keys[token_index].view(n_ranges, max_length, n_heads, head_width).transpose(1, 2)  # (R, H, L, d)
+        scores = q_padded @ k_padded.transpose(-1, -2)  # (R, H, N, L)
+        if self.variant == "multihead":
+            scores = scores / math.sqrt(head_width)
+        # An empty range keeps its (padding) scores, so its softmax stays finite in both
+        # directions, and then gets zero weights: zeros out, as in the ragged path.
+        empty = (lengths == 0)[:, None]
+        scores = scores.masked_fill(~(token_mask | empty)[:, None, None, :], float("-inf"))
+        weights = torch.softmax(scores, dim=-1).masked_fill(empty[:, :, None, None], 0.0)
+        values = tokens[token_index].view(n_ranges, max_length, n_heads, -1).transpose(1, 2)  # (R, H, L, d_v)
+        pooled = (weights @ values).transpose(1, 2).reshape(n_ranges, max_slots, self.output_width)
+        out = tokens.new_zeros((n_queries, self.output_width))
+        out[order] = pooled[sorted_range, slot]
+        return out
