@@ -1,8 +1,11 @@
-"""Attention of queries over token ranges (paper 001, section 3.3), on ragged entries:
-query q attends over tokens [starts[q], ends[q]) of the batch's flat token table.
-Memory grows with the number of (query, token) entries times ``attention_width``,
-never with queries x sequence length x token width (but for "general", whose score
-needs the full token width)."""
+"""Attention of queries over token ranges (paper 001, section 3.3): query q attends over
+tokens [starts[q], ends[q]) of the batch's flat token table. Two equal computations:
+- ragged (each range its own, e.g. the context between two entities): memory grows with
+  the (query, token) entries times ``attention_width`` (``general``: the token width);
+- shared ranges (many queries per range, e.g. every span over its sentence): queries and
+  range tokens padded per range, scores as (range, head, query, token) blocks, one
+  matrix product each; memory grows with those blocks, never with queries x tokens x
+  width."""
 import math
 
 import torch
