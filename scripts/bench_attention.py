@@ -4,23 +4,13 @@ sentences attending over its sentence (paper 001, eq. 3): the padded per-range p
 same run; writes the figures and their ratio to --out."""
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
+from experiment import machine  # scripts/ is on sys.path when run as a script
 from spacy_jere.layers.attention import RangeAttention
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def sentence_spans(n_sentences: int, words: int, max_width: int):
@@ -70,7 +60,7 @@ def main() -> None:
         ragged_over_shared=figures["ragged_ms"] / figures["shared_ms"], max_abs_difference=difference,
         spans=len(spans), sentences=args.sentences, words_per_sentence=args.words, max_span_width=args.max_width,
         token_width=args.width, variant=args.variant, threads=args.threads, forward_only=True,
-        machine={"cpu": cpu_name(), "torch": torch.__version__},
+        machine=machine(),
         measured=time.strftime("%Y-%m-%d"),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

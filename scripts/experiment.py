@@ -99,9 +99,12 @@ def run_schedule(config, train_corpus: Path):
     rate = config["training"]["optimizer"].get("learn_rate")
     if not isinstance(rate, dict) or rate.get("@schedules") != "spacy_jere.warmup_linear_epochs.v1":
         return None
-    training = config["training"]
-    warmup, total = schedule_steps(count_train_docs(train_corpus), int(training["batcher"]["size"]),
-                                   int(training["max_epochs"]), int(training["max_steps"]), float(rate["warmup_fraction"]))
+    training, fraction = config["training"], float(rate.get("warmup_fraction", 0.1))
+    if int(rate.get("total_steps", 0)) > 0:
+        warmup, total = schedule_steps(int(rate["total_steps"]), 1, 1, 0, fraction)
+    else:
+        warmup, total = schedule_steps(count_train_docs(train_corpus), int(training["batcher"]["size"]),
+                                       int(training["max_epochs"]), int(training["max_steps"]), fraction)
     return {"warmup_steps": warmup, "total_steps": total}
 
 

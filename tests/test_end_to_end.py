@@ -67,8 +67,7 @@ def tok2vec_model(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tok2vec")
     corpus = write_corpus(tmp / "train.spacy")
     spacy_train("tok2vec.cfg", corpus, tmp / "out", "--training.max_epochs", "40",
-                "--training.batcher.size", "2", "--training.eval_frequency", "100",
-                )
+                "--training.batcher.size", "2", "--training.eval_frequency", "100")
     return tmp / "out" / "model-last", corpus
 
 

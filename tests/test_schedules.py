@@ -41,7 +41,8 @@ def test_length_follows_the_corpus_epochs_and_max_steps(tmp_path):
 
 
 def test_resolves_without_a_corpus_and_counts_it_at_the_first_step(tmp_path):
-    # `spacy debug config` builds the optimizer (step 0) with paths.train null.
+    # Resolving [training] builds the optimizer (step 0) before any corpus is read; the
+    # corpus is counted at step 1, so a missing one is named there.
     config = Config().from_str(
         """
         [optimizer]
