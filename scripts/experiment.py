@@ -94,7 +94,7 @@ def evaluate(model_dir: Path, corpus: Path, gpu_id: int, env=None) -> dict:
 def run_schedule(config, train_corpus: Path):
     """(warmup, total) steps of the row's learning-rate schedule on this corpus, for the
     record (spacy_jere.warmup_linear_epochs.v1 counts them itself when training)."""
-    from spacy_jere.schedules import count_train_docs, schedule_steps
+    from spacy_jere.schedules import count_train_examples, schedule_steps
 
     rate = config["training"]["optimizer"].get("learn_rate")
     if not isinstance(rate, dict) or rate.get("@schedules") != "spacy_jere.warmup_linear_epochs.v1":
@@ -103,7 +103,10 @@ def run_schedule(config, train_corpus: Path):
     if int(rate.get("total_steps", 0)) > 0:
         warmup, total = schedule_steps(int(rate["total_steps"]), 1, 1, 0, fraction)
     else:
-        warmup, total = schedule_steps(count_train_docs(train_corpus), int(training["batcher"]["size"]),
+        reader = config["corpora"]["train"]
+        examples = count_train_examples(train_corpus, int(reader.get("max_length", 0)), int(reader.get("limit", 0)),
+                                        bool(reader.get("gold_preproc", False)))
+        warmup, total = schedule_steps(examples, int(training["batcher"]["size"]),
                                        int(training["max_epochs"]), int(training["max_steps"]), fraction)
     return {"warmup_steps": warmup, "total_steps": total}
 

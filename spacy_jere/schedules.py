@@ -11,13 +11,19 @@ import math
 from pathlib import Path
 from typing import Iterator, Optional, Union
 
-from spacy.tokens import DocBin
-from spacy.training.corpus import walk_corpus
+import spacy
+from spacy.training.corpus import Corpus, walk_corpus
 from spacy.util import registry
 
 
-def count_train_docs(train_corpus: Union[str, Path, None]) -> int:
-    """Docs in a .spacy file or a directory of them (what spacy.Corpus.v1 reads)."""
+def count_train_examples(
+    train_corpus: Union[str, Path, None], max_length: int = 0, limit: int = 0, gold_preproc: bool = False
+) -> int:
+    """Examples an epoch of spacy.Corpus.v1 yields from a .spacy file or a directory of
+    them with these settings: spaCy's own reader counts them, so empty docs (skipped),
+    docs longer than max_length (split into sentences, or dropped without sentence
+    boundaries), limit and gold_preproc count as they do in training. An augmenter is
+    not applied (spaCy's yield one example per example)."""
     if train_corpus is None or str(train_corpus) in ("", "None"):
         raise ValueError(
             "spacy_jere.warmup_linear_epochs.v1: train_corpus is null; set [paths] train "
@@ -26,17 +32,18 @@ def count_train_docs(train_corpus: Union[str, Path, None]) -> int:
     path = Path(train_corpus)
     if not path.exists():
         raise ValueError(f"spacy_jere.warmup_linear_epochs.v1: train_corpus {path} does not exist")
-    files = walk_corpus(path, ".spacy")
-    if not files:
+    if not walk_corpus(path, ".spacy"):
         raise ValueError(f"spacy_jere.warmup_linear_epochs.v1: no .spacy files in train_corpus {path}")
-    return sum(len(DocBin().from_disk(file)) for file in files)
+    corpus = Corpus(path, max_length=max_length, limit=limit, gold_preproc=gold_preproc)
+    # Only the reference docs' lengths and sentences matter, so any tokenizer will do.
+    return sum(1 for _ in corpus(spacy.blank("xx")))
 
 
-def schedule_steps(train_docs: int, batch_size: int, max_epochs: int, max_steps: int, warmup_fraction: float):
-    """(warmup_steps, total_steps) of a run: one update per batch of ``batch_size`` docs
+def schedule_steps(train_examples: int, batch_size: int, max_epochs: int, max_steps: int, warmup_fraction: float):
+    """(warmup_steps, total_steps) of a run: one update per batch of ``batch_size`` examples
     (spacy.batch_by_sequence.v1; spaCy steps schedules once per batch, whatever
     accumulate_gradient), stopping at whichever of max_epochs and max_steps comes first."""
-    by_epochs = math.ceil(train_docs / batch_size) * max_epochs if max_epochs > 0 else None
+    by_epochs = math.ceil(train_examples / batch_size) * max_epochs if max_epochs > 0 else None
     by_steps = max_steps if max_steps > 0 else None
     total = min(n for n in (by_epochs, by_steps) if n is not None)
     # At least one warm-up step when warm-up is asked for, so that step 0's rate (0)
@@ -54,17 +61,22 @@ def warmup_linear_epochs(
     max_steps: Union[int, str] = 0,
     warmup_fraction: float = 0.1,
     total_steps: int = 0,
+    max_length: Union[int, str] = 0,
+    limit: Union[int, str] = 0,
+    gold_preproc: Union[bool, str] = False,
 ) -> Iterator[float]:
     """``warmup_linear.v1`` (linear warm-up over ``warmup_fraction`` of the run, then linear
-    decay to 0 at its end) over the run's own length: ceil(train docs / batch_size) steps
-    an epoch for max_epochs epochs, capped by max_steps. The configs pass
-    ${corpora.train.path}, ${training.batcher.size}, ${training.max_epochs} and
-    ${training.max_steps}. ``total_steps`` > 0 gives the length instead (and the other
+    decay to 0 at its end) over the run's own length: ceil(train examples / batch_size)
+    steps an epoch for max_epochs epochs, capped by max_steps. The configs pass
+    ${corpora.train.path}, ${training.batcher.size}, ${training.max_epochs},
+    ${training.max_steps} and the train reader's max_length, limit and gold_preproc
+    (which change how many examples an epoch has). ``total_steps`` > 0 gives the length instead (and the other
     settings are not needed): for a batcher that does not count docs (batch_by_words)."""
     name = "spacy_jere.warmup_linear_epochs.v1"
     if not 0.0 <= warmup_fraction < 1.0:
         raise ValueError(f"{name}: warmup_fraction must be in [0, 1), got {warmup_fraction}")
-    settings = {"train_corpus": train_corpus, "batch_size": batch_size, "max_epochs": max_epochs, "max_steps": max_steps}
+    settings = {"train_corpus": train_corpus, "batch_size": batch_size, "max_epochs": max_epochs,
+                "max_steps": max_steps, "max_length": max_length, "limit": limit, "gold_preproc": gold_preproc}
     # nlp.create_optimizer() (called by nlp.initialize() and nlp.resume_training())
     # resolves [training.optimizer] on its own, so the ${...} references to the rest of
     # the config arrive as text. Building must work there; training without the run's
@@ -78,8 +90,9 @@ def warmup_linear_epochs(
                 f"{name}: batch_size must be a positive number of docs per batch, got {batch_size!r} "
                 "(a batcher whose size is a schedule or counts words needs total_steps)"
             )
-        if not isinstance(max_epochs, int) or not isinstance(max_steps, int):
-            raise ValueError(f"{name}: max_epochs and max_steps must be integers, got {max_epochs!r}, {max_steps!r}")
+        for key in ("max_epochs", "max_steps", "max_length", "limit"):
+            if not isinstance(settings[key], int) or isinstance(settings[key], bool):
+                raise ValueError(f"{name}: {key} must be an integer, got {settings[key]!r}")
         if max_epochs <= 0 and max_steps <= 0:
             raise ValueError(
                 f"{name}: the run has no end (max_epochs {max_epochs}, max_steps {max_steps}); "
@@ -94,10 +107,13 @@ def warmup_linear_epochs(
         if total_steps > 0:
             warmup, total = schedule_steps(total_steps, 1, 1, 0, warmup_fraction)
         else:
-            train_docs = count_train_docs(train_corpus)
-            if train_docs == 0:
-                raise ValueError(f"{name}: train_corpus {train_corpus} holds no docs")
-            warmup, total = schedule_steps(train_docs, batch_size, max_epochs, max_steps, warmup_fraction)
+            train_examples = count_train_examples(train_corpus, max_length, limit, bool(gold_preproc))
+            if train_examples == 0:
+                raise ValueError(
+                    f"{name}: train_corpus {train_corpus} holds no training examples "
+                    f"(non-empty docs under max_length {max_length})"
+                )
+            warmup, total = schedule_steps(train_examples, batch_size, max_epochs, max_steps, warmup_fraction)
         for step in range(1, total + 1):
             if step < warmup:
                 yield initial_rate * step / warmup
