@@ -92,8 +92,10 @@ class SpanRelationNet(nn.Module):
             rel_logits = span_logits.new_zeros((pairs.shape[0], width))
         elif self.two_phase:
             # Phase one sees distance-only global features (types all 0); phase two
-            # sees the (head type, tail type, distance) ones. An encoder that reads no
-            # types gives both phases the same representation, computed once.
+            # sees the (head type, tail type, distance) ones in their place (our
+            # decision; paper 004, 3.3.2, gates phase one's representation with the
+            # typed embedding instead). An encoder that reads no types gives both
+            # phases the same representation, computed once.
             untyped = self.relation_encoder(table, span_reps, spans, pairs, span_sentences, torch.zeros_like(span_types))
             typed = untyped
             if getattr(self.relation_encoder, "uses_entity_types", False):
