@@ -70,8 +70,9 @@ def warmup_linear_epochs(
     steps an epoch for max_epochs epochs, capped by max_steps. The configs pass
     ${corpora.train.path}, ${training.batcher.size}, ${training.max_epochs},
     ${training.max_steps} and the train reader's max_length, limit and gold_preproc
-    (which change how many examples an epoch has). ``total_steps`` > 0 gives the length instead (and the other
-    settings are not needed): for a batcher that does not count docs (batch_by_words)."""
+    (which change how many examples an epoch has). ``total_steps`` > 0 gives the length
+    instead (and the other settings are not needed): for a batcher that does not count
+    docs (batch_by_words)."""
     name = "spacy_jere.warmup_linear_epochs.v1"
     if not 0.0 <= warmup_fraction < 1.0:
         raise ValueError(f"{name}: warmup_fraction must be in [0, 1), got {warmup_fraction}")
@@ -110,8 +111,8 @@ def warmup_linear_epochs(
             train_examples = count_train_examples(train_corpus, max_length, limit, bool(gold_preproc))
             if train_examples == 0:
                 raise ValueError(
-                    f"{name}: train_corpus {train_corpus} holds no training examples "
-                    f"(non-empty docs under max_length {max_length})"
+                    f"{name}: train_corpus {train_corpus} holds no training examples (empty docs "
+                    f"are skipped; reader settings max_length {max_length}, limit {limit})"
                 )
             warmup, total = schedule_steps(train_examples, batch_size, max_epochs, max_steps, warmup_fraction)
         for step in range(1, total + 1):
