@@ -94,20 +94,18 @@ def evaluate(model_dir: Path, corpus: Path, gpu_id: int, env=None) -> dict:
 def run_schedule(config, train_corpus: Path):
     """(warmup, total) steps of the row's learning-rate schedule on this corpus, for the
     record (spacy_jere.warmup_linear_epochs.v1 counts them itself when training)."""
-    from spacy_jere.schedules import count_train_examples, schedule_steps
+    from spacy_jere.schedules import run_steps
 
     rate = config["training"]["optimizer"].get("learn_rate")
     if not isinstance(rate, dict) or rate.get("@schedules") != "spacy_jere.warmup_linear_epochs.v1":
         return None
-    training, fraction = config["training"], float(rate.get("warmup_fraction", 0.1))
-    if int(rate.get("total_steps", 0)) > 0:
-        warmup, total = schedule_steps(int(rate["total_steps"]), 1, 1, 0, fraction)
-    else:
-        reader = config["corpora"]["train"]
-        examples = count_train_examples(train_corpus, int(reader.get("max_length", 0)), int(reader.get("limit", 0)),
-                                        bool(reader.get("gold_preproc", False)))
-        warmup, total = schedule_steps(examples, int(training["batcher"]["size"]),
-                                       int(training["max_epochs"]), int(training["max_steps"]), fraction)
+    # The schedule's ${...} settings point here; read them at their source.
+    training, reader = config["training"], config["corpora"]["train"]
+    warmup, total = run_steps(
+        train_corpus, int(training["batcher"]["size"]), int(training["max_epochs"]), int(training["max_steps"]),
+        float(rate.get("warmup_fraction", 0.1)), int(rate.get("total_steps", 0)), int(reader.get("max_length", 0)),
+        int(reader.get("limit", 0)), bool(reader.get("gold_preproc", False)),
+    )
     return {"warmup_steps": warmup, "total_steps": total}
 
 

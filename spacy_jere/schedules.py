@@ -52,6 +52,23 @@ def schedule_steps(train_examples: int, batch_size: int, max_epochs: int, max_st
     return warmup, total
 
 
+def run_steps(
+    train_corpus, batch_size: int, max_epochs: int, max_steps: int, warmup_fraction: float,
+    total_steps: int = 0, max_length: int = 0, limit: int = 0, gold_preproc: bool = False,
+):
+    """(warmup_steps, total_steps) of warmup_linear_epochs.v1 with these settings: given
+    by total_steps > 0, else counted from the train corpus as its reader yields it."""
+    if total_steps > 0:
+        return schedule_steps(total_steps, 1, 1, 0, warmup_fraction)
+    train_examples = count_train_examples(train_corpus, max_length, limit, bool(gold_preproc))
+    if train_examples == 0:
+        raise ValueError(
+            f"spacy_jere.warmup_linear_epochs.v1: train_corpus {train_corpus} holds no training examples "
+            f"(empty docs are skipped; reader settings max_length {max_length}, limit {limit})"
+        )
+    return schedule_steps(train_examples, batch_size, max_epochs, max_steps, warmup_fraction)
+
+
 @registry.schedules("spacy_jere.warmup_linear_epochs.v1")
 def warmup_linear_epochs(
     initial_rate: float,
@@ -105,16 +122,9 @@ def warmup_linear_epochs(
         # does it twice, debug config once); that rate is 0 (warm-up) or initial_rate
         # whatever the run's length, so the corpus is counted once, at step 1.
         yield 0.0 if warmup_fraction > 0 else initial_rate
-        if total_steps > 0:
-            warmup, total = schedule_steps(total_steps, 1, 1, 0, warmup_fraction)
-        else:
-            train_examples = count_train_examples(train_corpus, max_length, limit, bool(gold_preproc))
-            if train_examples == 0:
-                raise ValueError(
-                    f"{name}: train_corpus {train_corpus} holds no training examples (empty docs "
-                    f"are skipped; reader settings max_length {max_length}, limit {limit})"
-                )
-            warmup, total = schedule_steps(train_examples, batch_size, max_epochs, max_steps, warmup_fraction)
+        warmup, total = run_steps(
+            train_corpus, batch_size, max_epochs, max_steps, warmup_fraction, total_steps, max_length, limit, gold_preproc
+        )
         for step in range(1, total + 1):
             if step < warmup:
                 yield initial_rate * step / warmup

@@ -65,8 +65,7 @@ def test_loss_decreases_with_attention_spans(nlp):
     assert len(doc.spans["entities"]) > 0
 
 
-from spacy_jere.layers import attention
-from spacy_jere.layers.attention import VARIANTS, RangeAttention
+from spacy_jere.layers.attention import SHARED_RANGE_FACTOR, VARIANTS, RangeAttention
 from spacy_jere.layers.representations import AttentionRelationEncoder
 
 
@@ -138,7 +137,7 @@ def test_shared_range_path_equals_the_ragged_one(variant):
     which = torch.tensor([3, 0, 0, 1, 2, 3, 3, 0, 2, 1, 3, 0, 0, 3, 1, 2])
     queries = torch.randn(len(which), 6, dtype=torch.double, requires_grad=True)
     starts, ends = ranges[which, 0], ranges[which, 1]
-    assert len(torch.unique(ranges, dim=0)) * attention.SHARED_RANGE_FACTOR <= len(which)  # the shared path
+    assert len(torch.unique(ranges, dim=0)) * SHARED_RANGE_FACTOR <= len(which)  # the shared path
     shared = att(queries, tokens, starts, ends)
     ragged = att._ragged(queries, tokens, starts, ends)
     assert torch.allclose(shared, ragged, atol=1e-10)

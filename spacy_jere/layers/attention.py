@@ -76,10 +76,12 @@ class RangeAttention(nn.Module):
         n_queries = queries.shape[0]
         if n_queries == 0:
             return tokens.new_zeros((0, self.output_width))
+        if self.variant == "additive":  # its scores need every (query, token) pair
+            return self._ragged(queries, tokens, starts, ends)
         ranges, range_of_query = torch.unique(torch.stack([starts, ends], 1), dim=0, return_inverse=True)
         # Many queries over few ranges (every span of a sentence over that sentence): one
         # padded matrix product per range instead of gathering each (query, token) row.
-        if self.variant != "additive" and ranges.shape[0] * SHARED_RANGE_FACTOR <= n_queries:
+        if ranges.shape[0] * SHARED_RANGE_FACTOR <= n_queries:
             return self._shared_ranges(queries, tokens, ranges, range_of_query)
         return self._ragged(queries, tokens, starts, ends)
 
