@@ -132,6 +132,17 @@ def per_type_table(results, rows=ACCURACY_ROWS):
     return "\n".join(lines)
 
 
+def inference_time_vs_baseline(entry):
+    """A row's inference time over the baseline's measured in the same speed run, each
+    first divided by its own encoder-only time (the encoder is the same), so that what
+    the machine's drift leaves cancels too; None if that run measured no baseline."""
+    base = entry.get("baseline_in_run") or {}
+    if not base.get("inference_docs_per_s") or "inference_docs_per_s" not in entry:
+        return None
+    rel = entry["encoder_only_docs_per_s"] / entry["inference_docs_per_s"]
+    return rel / (base["encoder_only_docs_per_s"] / base["inference_docs_per_s"])
+
+
 def ablation_table(results, speed, row_order):
     """One line per row and entity decoding: micro F1 (mean over seeds, min-max), macro
     F1, the rel_strict change against the baseline with the same decoding, and the
@@ -143,12 +154,6 @@ def ablation_table(results, speed, row_order):
     for dataset, rows in sorted(results.items()):
         base = rows.get("baseline")
         sp = (speed.get(dataset) or {}).get("rows", {})
-        base_sp = sp.get("baseline") or {}
-        # Inference time relative to the baseline's, each divided by its own encoder-only
-        # time measured right beside it (the encoder is the same), so machine drift between
-        # rows cancels.
-        base_rel = (base_sp["inference_docs_per_s"] and base_sp["encoder_only_docs_per_s"] / base_sp["inference_docs_per_s"]
-                    if "inference_docs_per_s" in base_sp else None)
         for row in [r for r in row_order if r in rows]:
             e = rows[row]
             s = sp.get(row) or {}
@@ -156,7 +161,9 @@ def ablation_table(results, speed, row_order):
             rate_text = "-"
             if rate is not None:
                 rel = s["encoder_only_docs_per_s"] / rate
-                rate_text = f"{rate:.1f} (full / encoder-only time {rel:.2f}" + (f"; vs baseline {rel / base_rel:.2f}x)" if base_rel else ")")
+                vs_base = inference_time_vs_baseline(s)
+                rate_text = f"{rate:.1f} (full / encoder-only time {rel:.2f}; " + (
+                    f"vs baseline {vs_base:.2f}x)" if vs_base else "no baseline in its speed run)")
             epoch = "-" if "seconds_per_epoch" not in s else f"{s['seconds_per_epoch']:.0f}"
             for overlap in ("allow", "flat"):
                 m = e["by_entity_overlap"][overlap]
@@ -320,8 +327,9 @@ def main() -> None:
         "rows measured one after the other on an otherwise idle machine (training: about 480 train sentences "
         "after 5 warm-up steps, at the row's own batch size; inference best of 3); the accuracy runs themselves "
         "may have shared the CPU. Speed depends on the config, not on the training data, so it was measured "
-        "on CoNLL04 only (dashes on the SciERC lines). "
-        "These are single measurements: " + drift_note(speed),
+        "on CoNLL04 only (dashes on the SciERC lines). Each speed run measures the baseline first; \"vs baseline\" "
+        "divides a row's full / encoder-only time by the baseline's of the same run (rows measured before runs "
+        "kept their baseline say so). These are single measurements: " + drift_note(speed),
         "",
         "### Issue 3's targets on CoNLL04 dev: SpERT's accuracy, and the fast recipe",
         "",

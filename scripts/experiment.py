@@ -10,7 +10,8 @@
   experiment.py speed ROW [ROW ...] --dataset conll04
       one after the other in this run: training seconds per step at the row's own batch
       size (480 train sentences after 5 warm-up steps) and inference docs/s (batch 8) on
-      dev of a trained model of each row; merged into bench/speed_<dataset>.json.
+      dev of a trained model of each row; merged into bench/speed_<dataset>.json. The
+      baseline is measured first in every run; each row keeps that run's baseline figures.
 
 Results record the machine, library versions, the full config, seed and data split.
 """
@@ -190,6 +191,10 @@ def trained_model(dataset: str, row: str) -> Path:
     return MODELS / dataset / row / "seed0" / "model-last"
 
 
+# The baseline's figures copied into each row's speed entry, measured in the same run.
+BASELINE_SPEED_KEYS = ("seconds_per_epoch", "inference_docs_per_s", "encoder_only_docs_per_s", "measured")
+
+
 def earlier_speed_figures(path: Path, dataset: str) -> dict:
     """The rows measured earlier in `path` (none if it is missing or of another
     dataset), each with the batch sizes, step count and machine it was measured with."""
@@ -214,10 +219,16 @@ def measure_speed(rows, dataset: str, experiments: dict, out: Path, docs: int, b
     """Each row's training step time (at the row's own batch size, over about `docs`
     train sentences) and inference rate (at `batch_size`), measured one after the other,
     each in its own subprocess. Rows measured earlier stay in `out`, each with its own
-    machine and date: a row can be re-measured alone."""
+    machine and date: a row can be re-measured alone.
+
+    The baseline is measured first in every run and its figures are stored in each
+    row's entry (`baseline_in_run`): a row is compared with the baseline measured beside
+    it, not with whichever baseline figure is newest (the machine drifts between runs)."""
     import math
 
     figures = earlier_speed_figures(out, dataset)
+    rows = ["baseline", *[row for row in rows if row != "baseline"]]
+    baseline_in_run = None
     for row in rows:
         model = trained_model(dataset, row)
         model_dir = model.parent
@@ -249,6 +260,9 @@ def measure_speed(rows, dataset: str, experiments: dict, out: Path, docs: int, b
             inference = json.loads(inf_out.read_text())["inference"]
             entry["inference_docs_per_s"] = inference["full_docs_per_s"]
             entry["encoder_only_docs_per_s"] = inference["encoder_only_docs_per_s"]
+        if row == "baseline":
+            baseline_in_run = {k: entry[k] for k in BASELINE_SPEED_KEYS if k in entry}
+        entry["baseline_in_run"] = baseline_in_run
         figures["rows"][row] = entry
         print(f"[speed {dataset} {row}] {entry}", flush=True)
         out.parent.mkdir(parents=True, exist_ok=True)

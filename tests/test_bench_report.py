@@ -40,3 +40,22 @@ def test_per_type_uses_flat_decoding_only_when_every_seed_has_it():
     assert entry["per_type_decoding"] == "allow"
     assert entry["per_type"]["ent_per_type"]["Loc"]["mean"] == 55.0
     assert entry["by_entity_overlap"]["flat"]["n"] == 1
+
+
+def test_inference_ratio_divides_by_the_baseline_of_the_same_speed_run():
+    """A row is compared with the baseline measured in its own speed run: a newer
+    baseline figure (a later run on a drifted machine) does not move it."""
+    report = _report()
+    row = {"inference_docs_per_s": 80.0, "encoder_only_docs_per_s": 120.0,
+           "baseline_in_run": {"inference_docs_per_s": 100.0, "encoder_only_docs_per_s": 125.0}}
+    assert abs(report.inference_time_vs_baseline(row) - (120 / 80) / (125 / 100)) < 1e-9
+    assert report.inference_time_vs_baseline({**row, "baseline_in_run": None}) is None
+    speed = {"d": {"rows": {"row": row, "baseline": {"inference_docs_per_s": 50.0, "encoder_only_docs_per_s": 125.0,
+                                                      "baseline_in_run": {"inference_docs_per_s": 50.0,
+                                                                          "encoder_only_docs_per_s": 125.0}}}}}
+    scores = {"n": 1, **{k: {"mean": 50.0, "min": 50.0, "max": 50.0, "n": 1}
+                         for k in ("ent_f", "rel_f", "rel_strict_f", "ent_macro_f", "rel_macro_f", "rel_strict_macro_f")}}
+    results = {"d": {name: {"paper": "p", "by_entity_overlap": {"allow": scores, "flat": {"n": 0}}}
+                     for name in ("baseline", "row")}}
+    table = report.ablation_table(results, speed, ["baseline", "row"])
+    assert "vs baseline 1.20x" in table and "vs baseline 1.00x" in table
