@@ -18,6 +18,7 @@ from .layers.representations import (
     AttentionSpanEncoder,
     MaxPoolSpanEncoder,
     SpERTRelationEncoder,
+    check_phase_two_features,
 )
 from .model import SpanRelationModel
 
@@ -48,6 +49,9 @@ def build_span_relation_model(
     """
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
+    if not two_phase and getattr(relation_encoder, "keywords", {}).get("phase_two_features", "replace") != "replace":
+        raise ValueError("SpanRelationModel: the relation encoder's phase_two_features is for two-phase models: "
+                         "set two_phase = true or leave it \"replace\"")
     grad_scaler = PyTorchGradScaler(**grad_scaler_config) if mixed_precision else None
     factories = {
         "span_encoder": span_encoder,
@@ -133,16 +137,21 @@ def _check_variant(variant: Optional[str], where: str, allow_none: bool = False)
 
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
 def spert_relation_encoder(
-    global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True
+    global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True,
+    phase_two_features: str = "replace",
 ) -> Callable:
     """SpERT pair representation: head, tail, max-pooled context between them; with
     ``global_features``, paper 004's embedding of (head type, tail type, distance);
     fusion "concat" or "gated" (paper 004, eq. 5). ``role_projections`` (gated only):
     a linear layer per part before the gate, so that the fused pair keeps its
-    direction; false = eq. 5 as written (head and tail interchangeable)."""
+    direction; false = eq. 5 as written (head and tail interchangeable).
+    ``phase_two_features`` (two-phase models): "replace" = phase two encodes the pair
+    again with the typed features in place of the distance-only ones; "gate" = paper
+    004, 3.3.2: an eq. 5 gate over phase one's representation and the typed features."""
     _check_fusion(fusion, "SpERTRelationEncoder")
+    check_phase_two_features(phase_two_features, global_features)
     return partial(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width,
-                   fusion=fusion, role_projections=role_projections)
+                   fusion=fusion, role_projections=role_projections, phase_two_features=phase_two_features)
 
 
 @registry.architectures("spacy_jere.LinearClassifier.v1")

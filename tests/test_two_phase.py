@@ -73,3 +73,53 @@ def test_two_phase_entity_only_and_reload(nlp, tmp_path):
     nlp.to_disk(tmp_path / "m")
     again = spacy.load(tmp_path / "m")("John Smith works for Acme Corp in Boston .")
     assert [(s.start, s.end, s.label_) for s in again.spans["entities"]] == [(s.start, s.end, s.label_) for s in doc.spans["entities"]]
+
+
+def test_phase_two_gate_is_a_convex_mix_of_phase_one_and_typed_features():
+    """Paper 004, 3.3.2: phase two's pair = eq. 5 gate over phase one's representation
+    and the typed embedding C_r (projected to its width under concat fusion)."""
+    import torch
+
+    from spacy_jere.layers.pooling import RangeMaxTable
+    from spacy_jere.layers.representations import SpERTRelationEncoder
+
+    torch.manual_seed(0)
+    table = RangeMaxTable(torch.randn(8, 4), 8)
+    spans, pairs = torch.tensor([[0, 1], [3, 5], [6, 8]]), torch.tensor([[0, 1], [1, 0], [0, 2]])
+    for fusion, span_width in (("gated", 4), ("concat", 6)):
+        enc = SpERTRelationEncoder(token_width=4, span_width=span_width, n_entity_classes=3, global_features=True,
+                                   fusion=fusion, phase_two_features="gate")
+        reps = torch.randn(3, span_width)
+        types = torch.tensor([1, 2, 1])
+        phase_one = enc(table, reps, spans, pairs, span_types=torch.zeros_like(types))
+        phase_two = enc.phase_two(phase_one, table, reps, spans, pairs, None, types)
+        assert phase_two.shape == phase_one.shape == (3, enc.output_width)
+        typed = enc.typed_projection(enc.global_features(spans, pairs, types))
+        weight = (phase_two - typed) / (phase_one - typed)  # the gate's weight on phase one, per pair
+        assert torch.allclose(weight, weight[:, :1].expand_as(weight), atol=1e-4)
+        assert bool(((weight > 0) & (weight < 1)).all())
+        other = enc.phase_two(phase_one, table, reps, spans, pairs, None, torch.tensor([2, 2, 2]))
+        assert not torch.allclose(other[0], phase_two[0])  # head type 1 -> 2 changes C_r
+
+
+def test_phase_two_gate_needs_global_features_and_two_phases(nlp):
+    with pytest.raises(ValueError, match="needs global_features = true"):
+        nlp.add_pipe("span_relation", config={"model": {"two_phase": True, "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "phase_two_features": "gate"}}})
+    with pytest.raises(ValueError, match="for two-phase models"):
+        nlp.add_pipe("span_relation", config={"model": {"relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "phase_two_features": "gate"}}})
+    with pytest.raises(ValueError, match="must be one of"):
+        nlp.add_pipe("span_relation", config={"model": {"two_phase": True, "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "phase_two_features": "sum"}}})
+
+
+@pytest.mark.parametrize("fusion", ["gated", "concat"])
+def test_two_phase_trains_with_the_phase_two_gate(nlp, fusion):
+    config = two_phase_config(True, fusion)
+    config["model"]["relation_encoder"]["phase_two_features"] = "gate"
+    nlp.add_pipe("span_relation", config=config)
+    examples = make_examples(nlp)
+    losses = train(nlp, examples, n_iter=40)
+    assert losses[-1] < 0.5 * losses[0]
+    assert nlp.evaluate(examples)["ent_f"] > 0.8

@@ -91,15 +91,13 @@ class SpanRelationNet(nn.Module):
             width = self.n_relation_labels + (1 if self.two_phase and self.n_relation_labels else 0)
             rel_logits = span_logits.new_zeros((pairs.shape[0], width))
         elif self.two_phase:
-            # Phase one sees distance-only global features (types all 0); phase two
-            # sees the (head type, tail type, distance) ones in their place (our
-            # decision; paper 004, 3.3.2, gates phase one's representation with the
-            # typed embedding instead). An encoder that reads no types gives both
-            # phases the same representation, computed once.
+            # Phase one sees distance-only global features (types all 0); the encoder
+            # adds the typed ones for phase two (its ``phase_two``). An encoder that
+            # reads no types gives both phases the same representation, computed once.
             untyped = self.relation_encoder(table, span_reps, spans, pairs, span_sentences, torch.zeros_like(span_types))
             typed = untyped
             if getattr(self.relation_encoder, "uses_entity_types", False):
-                typed = self.relation_encoder(table, span_reps, spans, pairs, span_sentences, span_types)
+                typed = self.relation_encoder.phase_two(untyped, table, span_reps, spans, pairs, span_sentences, span_types)
             rel_logits = torch.cat([self.relation_classifier(untyped), self.relation_typer(typed)], dim=-1)
         else:
             rel_logits = self.relation_classifier(

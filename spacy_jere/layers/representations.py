@@ -130,6 +130,18 @@ class AttentionSpanEncoder(nn.Module):
         return torch.cat(parts, dim=-1), context
 
 
+PHASE_TWO_FEATURES = ("replace", "gate")
+
+
+def check_phase_two_features(phase_two_features: str, global_features: bool) -> None:
+    if phase_two_features not in PHASE_TWO_FEATURES:
+        raise ValueError(f"SpERTRelationEncoder: phase_two_features must be one of {PHASE_TWO_FEATURES}, "
+                         f"got {phase_two_features!r}")
+    if phase_two_features == "gate" and not global_features:
+        raise ValueError("SpERTRelationEncoder: phase_two_features = \"gate\" gates the typed global features "
+                         "into phase two: it needs global_features = true")
+
+
 class SpERTRelationEncoder(nn.Module):
     """SpERT: pair = [head span; tail span; max-pooled tokens between them] (zeros
     when the spans are adjacent or overlap).
@@ -144,14 +156,22 @@ class SpERTRelationEncoder(nn.Module):
     ``role_projections`` (gated only, default on; our decision): each part passes its
     own linear layer before the gate. Without, as eq. 5 is written, the fused pair is
     symmetric in head and tail and directed relations cannot be told apart (on CoNLL04
-    dev, seed 0, the two-phase model so built reached rel_strict F1 36.45)."""
+    dev, seed 0, the two-phase model so built reached rel_strict F1 36.45).
+
+    ``phase_two_features`` (two-phase models with global features): how phase two's
+    pair representation gets the typed features. "replace" (our first decision): the
+    pair is encoded again with the (head type, tail type, distance) embedding in place
+    of phase one's distance-only one. "gate" (paper 004, 3.3.2): R'_r = eq. 5 gate over
+    phase one's representation R_r and the typed embedding C_r; C_r passes a linear
+    layer to R_r's width when the two differ (concat fusion; our addition)."""
 
     MAX_DISTANCE = 10
 
     def __init__(self, token_width: int, span_width: int, n_entity_classes: int = 1,
                  global_features: bool = False, feature_width: int = 25, fusion: str = "concat",
-                 role_projections: bool = True):
+                 role_projections: bool = True, phase_two_features: str = "replace"):
         super().__init__()
+        check_phase_two_features(phase_two_features, global_features)
         self.gated = None
         if fusion == "gated":
             self.gated = GatedFusion(token_width, n_projected=(4 if global_features else 3) if role_projections else 0)
@@ -170,6 +190,11 @@ class SpERTRelationEncoder(nn.Module):
             self.output_width = token_width
         else:
             self.output_width = 2 * span_width + token_width + (feature_width if global_features else 0)
+        self.phase_two_gate = None
+        if phase_two_features == "gate":
+            self.phase_two_gate = GatedFusion(self.output_width)
+            width = self.features.embedding_dim
+            self.typed_projection = nn.Linear(width, self.output_width) if width != self.output_width else nn.Identity()
 
     def forward(
         self,
@@ -184,15 +209,29 @@ class SpERTRelationEncoder(nn.Module):
         context = table.query(between_start, between_end)
         parts = [span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context]
         if self.features is not None:
-            if span_types is None:
-                raise ValueError("global relation features need the spans' entity types")
-            distance = (between_end - between_start).clamp(min=0, max=self.MAX_DISTANCE)
-            n = self.n_entity_classes
-            index = (span_types[pairs[:, 0]] * n + span_types[pairs[:, 1]]) * (self.MAX_DISTANCE + 1) + distance
-            parts.append(self.features(index))
+            parts.append(self.global_features(spans, pairs, span_types))
         if self.gated is not None:
             return self.gated(parts)
         return torch.cat(parts, dim=-1)
+
+    def global_features(self, spans: torch.Tensor, pairs: torch.Tensor, span_types: Optional[torch.Tensor]) -> torch.Tensor:
+        """Eq. 13's embedding of (head type, tail type, clipped distance); types all 0
+        give the distance-only features."""
+        if span_types is None:
+            raise ValueError("global relation features need the spans' entity types")
+        between_start, between_end = tokens_between(spans, pairs)
+        distance = (between_end - between_start).clamp(min=0, max=self.MAX_DISTANCE)
+        n = self.n_entity_classes
+        index = (span_types[pairs[:, 0]] * n + span_types[pairs[:, 1]]) * (self.MAX_DISTANCE + 1) + distance
+        return self.features(index)
+
+    def phase_two(self, phase_one: torch.Tensor, table: RangeMaxTable, span_reps: torch.Tensor, spans: torch.Tensor,
+                  pairs: torch.Tensor, span_sentences: Optional[torch.Tensor], span_types: torch.Tensor) -> torch.Tensor:
+        """Phase two's pair representation from phase one's (see ``phase_two_features``)."""
+        if self.phase_two_gate is None:
+            return self(table, span_reps, spans, pairs, span_sentences, span_types)
+        typed = self.typed_projection(self.global_features(spans, pairs, span_types))
+        return self.phase_two_gate([phase_one, typed])
 
 
 class AttentionRelationEncoder(nn.Module):
