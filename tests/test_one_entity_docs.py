@@ -16,6 +16,11 @@ PARTS = {
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "gated"},
         "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"},
     },
+    "two_phase_gate": {
+        "two_phase": True,
+        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True,
+                             "phase_two_features": "gate"},
+    },
 }
 
 ONE_ENTITY_DATA = [
