@@ -81,7 +81,7 @@ def test_phase_two_gate_is_a_convex_mix_of_phase_one_and_typed_features():
     import torch
 
     from spacy_jere.layers.pooling import RangeMaxTable
-    from spacy_jere.layers.representations import SpERTRelationEncoder
+    from spacy_jere.layers.representations import SpERTRelationEncoder, tokens_between
 
     torch.manual_seed(0)
     table = RangeMaxTable(torch.randn(8, 4), 8)
@@ -94,7 +94,7 @@ def test_phase_two_gate_is_a_convex_mix_of_phase_one_and_typed_features():
         phase_one = enc(table, reps, spans, pairs, span_types=torch.zeros_like(types))
         phase_two = enc.phase_two(phase_one, table, reps, spans, pairs, None, types)
         assert phase_two.shape == phase_one.shape == (3, enc.output_width)
-        typed = enc.typed_projection(enc.global_features(spans, pairs, types))
+        typed = enc.typed_projection(enc.global_features(pairs, tokens_between(spans, pairs), types))
         weight = (phase_two - typed) / (phase_one - typed)  # the gate's weight on phase one, per pair
         assert torch.allclose(weight, weight[:, :1].expand_as(weight), atol=1e-4)
         assert bool(((weight > 0) & (weight < 1)).all())

@@ -209,17 +209,18 @@ class SpERTRelationEncoder(nn.Module):
         context = table.query(between_start, between_end)
         parts = [span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context]
         if self.features is not None:
-            parts.append(self.global_features(spans, pairs, span_types))
+            parts.append(self.global_features(pairs, (between_start, between_end), span_types))
         if self.gated is not None:
             return self.gated(parts)
         return torch.cat(parts, dim=-1)
 
-    def global_features(self, spans: torch.Tensor, pairs: torch.Tensor, span_types: Optional[torch.Tensor]) -> torch.Tensor:
-        """Eq. 13's embedding of (head type, tail type, clipped distance); types all 0
-        give the distance-only features."""
+    def global_features(self, pairs: torch.Tensor, between: Tuple[torch.Tensor, torch.Tensor],
+                        span_types: Optional[torch.Tensor]) -> torch.Tensor:
+        """Eq. 13's embedding of (head type, tail type, clipped distance), ``between``
+        being ``tokens_between(spans, pairs)``; types all 0 give the distance-only features."""
         if span_types is None:
             raise ValueError("global relation features need the spans' entity types")
-        between_start, between_end = tokens_between(spans, pairs)
+        between_start, between_end = between
         distance = (between_end - between_start).clamp(min=0, max=self.MAX_DISTANCE)
         n = self.n_entity_classes
         index = (span_types[pairs[:, 0]] * n + span_types[pairs[:, 1]]) * (self.MAX_DISTANCE + 1) + distance
@@ -230,7 +231,7 @@ class SpERTRelationEncoder(nn.Module):
         """Phase two's pair representation from phase one's (see ``phase_two_features``)."""
         if self.phase_two_gate is None:
             return self(table, span_reps, spans, pairs, span_sentences, span_types)
-        typed = self.typed_projection(self.global_features(spans, pairs, span_types))
+        typed = self.typed_projection(self.global_features(pairs, tokens_between(spans, pairs), span_types))
         return self.phase_two_gate([phase_one, typed])
 
 
