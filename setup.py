@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="spacy-jere",
-    version="0.1.0",
+    version="0.2.0",
     description="Joint entity and relation extraction for spaCy (SpERT family)",
     long_description=open("README.md", encoding="utf8").read(),
     long_description_content_type="text/markdown",
@@ -27,7 +27,9 @@ setup(
     entry_points={
         "spacy_factories": ["span_relation = spacy_jere.pipe:make_span_relation"],
         "spacy_architectures": [
-            "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:build_span_relation_model",
+            "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:span_relation_model",
+            "spacy_jere.SpERTHead.v1 = spacy_jere.architectures:spert_head",
+            "spacy_jere.TwoPhaseHead.v1 = spacy_jere.architectures:two_phase_head",
             "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",
             "spacy_jere.AttentionSpanEncoder.v1 = spacy_jere.architectures:attention_span_encoder",
             "spacy_jere.SpERTRelationEncoder.v1 = spacy_jere.architectures:spert_relation_encoder",
@@ -35,7 +37,10 @@ setup(
             "spacy_jere.LinearClassifier.v1 = spacy_jere.architectures:linear_classifier",
             "spacy_jere.MLPClassifier.v1 = spacy_jere.architectures:mlp_classifier",
         ],
-        "spacy_misc": ["spacy_jere.encoder.v1 = spacy_jere.encoders:encoder_name"],
+        "spacy_misc": [
+            "spacy_jere.encoder.v1 = spacy_jere.transformer_name:encoder_name",
+            "spacy_jere.sentence_ngram_suggester.v1 = spacy_jere.suggesters:build_sentence_ngram_suggester",
+        ],
         "thinc_optimizers": ["spacy_jere.AdamW.v1 = spacy_jere.optimizers:spert_adamw"],
         "thinc_schedules": ["spacy_jere.warmup_linear_epochs.v1 = spacy_jere.schedules:warmup_linear_epochs"],
         "spacy_scorers": [

@@ -1,7 +1,10 @@
 """Registered architectures: the model, and its swappable parts.
 
-Each part is registered as a factory that returns a builder for a torch module; the
-model calls the builders once the token width and the label counts are known.
+Each part's settings and defaults are written once, here; the function returns a
+builder (a ``partial`` over the torch module, whose constructor validates the settings)
+that the net calls once the widths are known. The settings are validated here too, by
+the module's own ``validate``, so that a bad config fails when the pipeline is built,
+not at initialize.
 """
 from functools import partial
 from typing import Callable, List, Optional
@@ -11,71 +14,91 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d
 
+from .heads import Head, SpERTHead, TwoPhaseHead
 from .layers.classifiers import LinearClassifier, MLPClassifier
-from .layers.attention import VARIANTS
-from .layers.representations import (
-    AttentionRelationEncoder,
-    AttentionSpanEncoder,
-    MaxPoolSpanEncoder,
-    SpERTRelationEncoder,
-    check_phase_two_features,
-)
-from .model import SpanRelationModel
+from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
+from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
+from .model import build_span_relation_model
 
 
-def _check_dropout(dropout: float, where: str) -> None:
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"{where}: dropout must be in [0, 1), got {dropout}")
+def _part(module: type, **settings) -> Callable:
+    module.validate(**settings)
+    return partial(module, **settings)
 
 
 @registry.architectures("spacy_jere.SpanRelationModel.v1")
-def build_span_relation_model(
+def span_relation_model(
     tok2vec: Model[List[Doc], List[Floats2d]],
     span_encoder: Callable,
     relation_encoder: Callable,
-    span_classifier: Callable,
-    relation_classifier: Callable,
+    head: Head,
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
     learn_rate_scale: float = 1.0,
-    two_phase: bool = False,
 ) -> Model:
-    """Joint span and relation scorer over the token vectors of ``tok2vec``.
+    """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
+    representations go to the head, which decides the entities; their pairs go through
+    the relation encoder to the head again.
 
-    learn_rate_scale: learning rate of the span/relation head relative to the
-        optimizer's (which the encoder gets).
-    two_phase: paper 004's two-phase paradigm: binary entity / relation classifiers,
-        then type classifiers over what they keep, trained jointly.
+    learn_rate_scale: learning rate of the net (encoders and head) relative to the
+        optimizer's (which the tok2vec / transformer gets).
     """
-    if learn_rate_scale <= 0:
-        raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
-    if not two_phase and getattr(relation_encoder, "keywords", {}).get("phase_two_features", "replace") != "replace":
-        raise ValueError("SpanRelationModel: the relation encoder's phase_two_features is for two-phase models: "
-                         "set two_phase = true or leave it \"replace\"")
     grad_scaler = PyTorchGradScaler(**grad_scaler_config) if mixed_precision else None
-    factories = {
-        "span_encoder": span_encoder,
-        "relation_encoder": relation_encoder,
-        "span_classifier": span_classifier,
-        "relation_classifier": relation_classifier,
-    }
-    return SpanRelationModel(tok2vec, factories, mixed_precision, grad_scaler, learn_rate_scale, two_phase)
+    return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
+                                     learn_rate_scale)
+
+
+@registry.architectures("spacy_jere.SpERTHead.v1")
+def spert_head(
+    span_classifier: Callable,
+    relation_classifier: Callable,
+    relation_threshold: float = 0.4,
+    max_pairs: int = 1000,
+    entity_overlap: str = "allow",
+    entity_loss_weight: float = 1.0,
+    relation_loss_weight: float = 1.0,
+    relation_label_loss: str = "sum",
+) -> Head:
+    """SpERT: softmax over (none, types) per span, a sigmoid per relation type per pair.
+    relation_threshold: a pair gets every label whose probability exceeds it.
+    max_pairs: cap on candidate pairs per doc at inference (0: none); the pairs of the
+        least confident entities are dropped, counted and warned about.
+    entity_overlap: "allow" (nested and overlapping entities) or "flat" (of overlapping
+        predicted entities keep the most confident).
+    relation_label_loss: a pair's binary cross-entropies over the labels, "sum" or
+        "mean" (SpERT's code)."""
+    return SpERTHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
+                     relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
+                     entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
+                     relation_label_loss=relation_label_loss)
+
+
+@registry.architectures("spacy_jere.TwoPhaseHead.v1")
+def two_phase_head(
+    span_classifier: Callable,
+    relation_classifier: Callable,
+    relation_threshold: float = 0.4,
+    max_pairs: int = 1000,
+    entity_overlap: str = "allow",
+    entity_loss_weight: float = 1.0,
+    relation_loss_weight: float = 1.0,
+    phase_two_features: str = "replace",
+) -> Head:
+    """Ji et al. 2022: binary entity / relation classifiers, then type classifiers over
+    what they keep, trained jointly. phase_two_features: "replace" or "gate" (how phase
+    two's pair representation gets the typed global features; see heads.two_phase)."""
+    return TwoPhaseHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
+                        relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
+                        entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
+                        phase_two_features=phase_two_features)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")
 def max_pool_span_encoder(width_embedding_size: int = 25, fusion: str = "concat") -> Callable:
     """SpERT span representation: max-pooled tokens, width embedding, sentence context;
-    fusion "concat" (SpERT) or "gated" (paper 004, eq. 5; the width embedding then
+    fusion "concat" (SpERT) or "gated" (Ji et al. 2022, eq. 5; the width embedding then
     takes the token width)."""
-    if width_embedding_size < 1:
-        raise ValueError(f"MaxPoolSpanEncoder: width_embedding_size must be >= 1, got {width_embedding_size}")
-    _check_fusion(fusion, "MaxPoolSpanEncoder")
-    return partial(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size, fusion=fusion)
-
-
-def _check_fusion(fusion: str, where: str) -> None:
-    if fusion not in ("concat", "gated"):
-        raise ValueError(f"{where}: fusion must be 'concat' or 'gated', got {fusion!r}")
+    return _part(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size, fusion=fusion)
 
 
 @registry.architectures("spacy_jere.AttentionSpanEncoder.v1")
@@ -87,22 +110,25 @@ def attention_span_encoder(
     attention_width: int = 128,
     n_heads: int = 8,
 ) -> Callable:
-    """Paper 001's span representation: MLP attention over the span's tokens (eq.
+    """Ji et al. 2020's span representation: MLP attention over the span's tokens (eq.
     2a-2c), its first and last token (eq. 1), a width embedding; with
     ``sentence_attention`` (multihead, additive, dot, general) the context is the
     span-specific vector attending over its sentence (eq. 3)."""
-    if width_embedding_size < 1 or attention_hidden < 1:
-        raise ValueError("AttentionSpanEncoder: width_embedding_size and attention_hidden must be >= 1")
-    _check_variant(sentence_attention, "AttentionSpanEncoder.sentence_attention", allow_none=True)
-    return partial(
-        AttentionSpanEncoder,
-        width_embedding_size=width_embedding_size,
-        attention_hidden=attention_hidden,
-        head_tail=head_tail,
-        sentence_attention=sentence_attention,
-        attention_width=attention_width,
-        n_heads=n_heads,
-    )
+    return _part(AttentionSpanEncoder, width_embedding_size=width_embedding_size, attention_hidden=attention_hidden,
+                 head_tail=head_tail, sentence_attention=sentence_attention, attention_width=attention_width,
+                 n_heads=n_heads)
+
+
+@registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
+def spert_relation_encoder(
+    global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True,
+) -> Callable:
+    """SpERT pair representation: head, tail, max-pooled context between them; with
+    ``global_features``, Ji et al. 2022's embedding of (head type, tail type, distance);
+    fusion "concat" or "gated" (eq. 5). ``role_projections`` (gated only): a linear
+    layer per part before the gate, so that the fused pair keeps its direction."""
+    return _part(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width, fusion=fusion,
+                 role_projections=role_projections)
 
 
 @registry.architectures("spacy_jere.AttentionRelationEncoder.v1")
@@ -114,56 +140,18 @@ def attention_relation_encoder(
     local: bool = True,
     sentence: bool = True,
 ) -> Callable:
-    """Paper 001's relation representation (eq. 6-9): reduced head and tail, with
+    """Ji et al. 2020's relation representation (eq. 6-9): reduced head and tail, with
     attention over the tokens between them and over the sentence."""
-    _check_variant(attention, "AttentionRelationEncoder.attention")
-    return partial(
-        AttentionRelationEncoder,
-        attention=attention,
-        reduce_width=reduce_width,
-        attention_width=attention_width,
-        n_heads=n_heads,
-        local=local,
-        sentence=sentence,
-    )
-
-
-def _check_variant(variant: Optional[str], where: str, allow_none: bool = False) -> None:
-    if variant is None and allow_none:
-        return
-    if variant not in VARIANTS:
-        raise ValueError(f"{where} must be one of {VARIANTS}" + (" or null" if allow_none else "") + f", got {variant!r}")
-
-
-@registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
-def spert_relation_encoder(
-    global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True,
-    phase_two_features: str = "replace",
-) -> Callable:
-    """SpERT pair representation: head, tail, max-pooled context between them; with
-    ``global_features``, paper 004's embedding of (head type, tail type, distance);
-    fusion "concat" or "gated" (paper 004, eq. 5). ``role_projections`` (gated only):
-    a linear layer per part before the gate, so that the fused pair keeps its
-    direction; false = eq. 5 as written (head and tail interchangeable).
-    ``phase_two_features`` (two-phase models): "replace" = phase two encodes the pair
-    again with the typed features in place of the distance-only ones; "gate" = paper
-    004, 3.3.2: an eq. 5 gate over phase one's representation and the typed features."""
-    _check_fusion(fusion, "SpERTRelationEncoder")
-    check_phase_two_features(phase_two_features, global_features)
-    return partial(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width,
-                   fusion=fusion, role_projections=role_projections, phase_two_features=phase_two_features)
+    return _part(AttentionRelationEncoder, attention=attention, reduce_width=reduce_width,
+                 attention_width=attention_width, n_heads=n_heads, local=local, sentence=sentence)
 
 
 @registry.architectures("spacy_jere.LinearClassifier.v1")
 def linear_classifier(dropout: float = 0.1) -> Callable:
-    _check_dropout(dropout, "LinearClassifier")
-    return partial(LinearClassifier, dropout=dropout)
+    return _part(LinearClassifier, dropout=dropout)
 
 
 @registry.architectures("spacy_jere.MLPClassifier.v1")
 def mlp_classifier(hidden_width: int = 150, dropout: float = 0.1) -> Callable:
     """ASpERT's classifier (eq. 8-9): Linear, ReLU, Linear."""
-    _check_dropout(dropout, "MLPClassifier")
-    if hidden_width < 1:
-        raise ValueError(f"MLPClassifier: hidden_width must be >= 1, got {hidden_width}")
-    return partial(MLPClassifier, hidden_width=hidden_width, dropout=dropout)
+    return _part(MLPClassifier, hidden_width=hidden_width, dropout=dropout)

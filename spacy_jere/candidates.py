@@ -1,5 +1,7 @@
-"""Candidate spans and pairs: enumeration, negative sampling, and the batch layout
-the torch model consumes.
+"""Candidate spans and pairs for a batch of docs, and the batch layout the torch net
+consumes. Spans come from the pipe's suggester (``spacy_jere.suggesters``); in training
+the gold spans are added and negatives are sampled from the suggested ones, and pairs
+follow the one pair rule of ``layers.pairing``.
 
 All token positions in a ``CandidateBatch`` are *global*: the docs' tokens are laid
 end to end (doc ``i`` starts at ``token_offsets[i]``), so the model pools spans and
@@ -9,7 +11,10 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
+import torch
 from spacy.tokens import Doc
+
+from .layers.pairing import sentence_pairs
 
 Ints1d = numpy.ndarray
 Ints2d = numpy.ndarray
@@ -32,20 +37,6 @@ def sentence_bounds(sent_ids: Ints1d) -> Ints2d:
     starts = numpy.searchsorted(sent_ids, numpy.arange(n_sents), side="left")
     ends = numpy.searchsorted(sent_ids, numpy.arange(n_sents), side="right")
     return numpy.stack([starts, ends], axis=1).astype("int64").reshape(-1, 2)
-
-
-def enumerate_spans(sent_ids: Ints1d, max_width: int) -> Ints2d:
-    """All (start, end) spans of 1..max_width tokens that stay inside one sentence,
-    ordered by start, then width."""
-    n = len(sent_ids)
-    if n == 0:
-        return numpy.zeros((0, 2), dtype="int64")
-    starts = numpy.repeat(numpy.arange(n), max_width)
-    ends = starts + numpy.tile(numpy.arange(1, max_width + 1), n)
-    valid = ends <= n
-    starts, ends = starts[valid], ends[valid]
-    valid = sent_ids[starts] == sent_ids[ends - 1]
-    return numpy.stack([starts[valid], ends[valid]], axis=1).astype("int64")
 
 
 def sample_rows(
@@ -80,8 +71,6 @@ class CandidateBatch:
     pairs: Optional[Ints2d] = None  # (P, 2) span indices: head, tail (training)
     span_targets: Optional[Ints1d] = None  # (S,) label index, 0 = none
     pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
-    max_pairs: int = 0  # inference: cap on candidate pairs per doc (0: none)
-    flat_entities: bool = False  # inference: drop entities overlapping a more confident one
 
     def doc_spans(self, i: int) -> Tuple[int, int]:
         """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""
@@ -118,24 +107,25 @@ def _assemble(
     )
 
 
-def inference_candidates(docs: Sequence[Doc], max_width: int) -> CandidateBatch:
-    """Every span up to ``max_width`` tokens within a sentence, for every doc."""
+def inference_candidates(docs: Sequence[Doc], suggested: Sequence[Ints2d]) -> CandidateBatch:
+    """The suggested spans of every doc (doc-local (start, end) rows)."""
     offsets, sent_ids = _sentence_tables(docs)
-    return _assemble(offsets, sent_ids, [enumerate_spans(ids, max_width) for ids in sent_ids])
+    return _assemble(offsets, sent_ids, list(suggested))
 
 
 def training_candidates(
     docs: Sequence[Doc],
+    suggested: Sequence[Ints2d],
     targets: Sequence[DocTargets],
-    max_width: int,
     neg_entity_count: int,
     neg_relation_count: int,
     rng: numpy.random.Generator,
     n_relation_labels: int,
     neg_per_gold: int = 0,
 ) -> CandidateBatch:
-    """Gold spans plus sampled negative spans; gold pairs plus sampled negative pairs
-    of gold entities (SpERT's sampling). Gold spans come first in each doc.
+    """Gold spans plus negatives sampled from the suggested spans; gold pairs plus
+    sampled negative pairs of gold entities (SpERT's sampling). Gold spans come first in
+    each doc.
 
     neg_per_gold > 0 replaces the fixed counts by paper 001's dynamic sampling: a doc
     gets neg_per_gold negatives per gold entity (per gold relation for pairs), and at
@@ -143,8 +133,7 @@ def training_candidates(
     offsets, sent_ids = _sentence_tables(docs)
     doc_spans, span_targets, pairs, pair_targets = [], [], [], []
     n_spans_before = 0
-    for ids, gold in zip(sent_ids, targets):
-        all_spans = enumerate_spans(ids, max_width)
+    for ids, all_spans, gold in zip(sent_ids, suggested, targets):
         if len(all_spans) and len(gold.spans):
             is_gold = _rows_in(all_spans, gold.spans)
             negatives = all_spans[~is_gold]
@@ -183,14 +172,14 @@ def _rows_in(rows: Ints2d, table: Ints2d) -> numpy.ndarray:
 
 
 def _negative_pairs(gold: DocTargets, sent_ids: Ints1d) -> Ints2d:
-    """Ordered pairs of distinct gold spans in one sentence with no gold relation."""
-    n = len(gold.spans)
-    if n < 2:
+    """The pair rule's pairs of gold spans that hold no gold relation."""
+    if len(gold.spans) < 2:
         return numpy.zeros((0, 2), dtype="int64")
-    heads, tails = numpy.meshgrid(numpy.arange(n), numpy.arange(n), indexing="ij")
-    heads, tails = heads.ravel(), tails.ravel()
-    sents = sent_ids[gold.spans[:, 0]]
-    keep = (heads != tails) & (sents[heads] == sents[tails])
+    spans = torch.from_numpy(numpy.ascontiguousarray(gold.spans, dtype="int64"))
+    heads, tails = sentence_pairs(spans, torch.from_numpy(sent_ids[gold.spans[:, 0]]))
+    heads, tails = heads.numpy(), tails.numpy()
     if len(gold.pairs):
-        keep &= ~numpy.isin(heads * n + tails, gold.pairs[:, 0] * n + gold.pairs[:, 1])
-    return numpy.stack([heads[keep], tails[keep]], axis=1).astype("int64")
+        n = len(gold.spans)
+        keep = ~numpy.isin(heads * n + tails, gold.pairs[:, 0] * n + gold.pairs[:, 1])
+        heads, tails = heads[keep], tails[keep]
+    return numpy.stack([heads, tails], axis=1).astype("int64").reshape(-1, 2)

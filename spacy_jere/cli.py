@@ -86,7 +86,7 @@ def evaluate(
         spacy.require_gpu(gpu_id)
     overrides = {}
     if entity_overlap is not None:
-        overrides = {"components": {component: {"entity_overlap": entity_overlap}}}
+        overrides = {"components": {component: {"model": {"head": {"entity_overlap": entity_overlap}}}}}
     nlp = spacy.load(model, disable=disable, config=overrides)
     examples = list(Corpus(data_path)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)

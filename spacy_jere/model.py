@@ -1,94 +1,128 @@
-"""The thinc model: ``tok2vec`` (a listener or Tok2Vec) feeding a torch
+"""The thinc model: ``tok2vec`` (a listener or a Tok2Vec) feeding the torch
 ``SpanRelationNet`` through ``PyTorchWrapper_v2``, for a whole batch of docs.
 
-The torch net needs the token width and the label counts, which are known only once
-the pipe is initialized (or its config is read back from disk), so it is built then by
-``SpanRelationModel.build_net`` and appended as the model's second layer.
-"""
-from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+    span_relation_model((docs, candidates)) = net((tok2vec(docs), candidates))
 
-import numpy
+The net (spacy-experimental's coref pattern) is a ``Model`` whose ``init`` builds the
+torch module once its dims are known: the token width ``nI`` (inferred from tok2vec at
+initialize, or set from the pipe's saved cfg before loading), the number of entity
+classes (labels + "none"), of relation labels, and the suggester's widest span. The
+head (``attrs["head"]``) is the config's object: the pipe asks it for the loss.
+"""
+from functools import partial
+from typing import Callable, Dict, List, Optional, Tuple
+
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, Optimizer, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .candidates import CandidateBatch
-from .layers.joint import SpanRelationNet
+from .heads import Head
+from .layers.net import build_net
+
+NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
+# Net outputs that stay on the model's device as thinc arrays (the loss reads them);
+# the others are copied to the host for set_annotations.
+ON_DEVICE = ("span_logits", "relation_logits")
 
 
-@dataclass
-class ModelOutput:
-    span_scores: Floats2d  # (S, E+1) logits
-    pairs: numpy.ndarray  # (P, 2) span indices (host memory)
-    relation_scores: Floats2d  # (P, R) logits
-    n_dropped_pairs: int
-    is_entity: Optional[numpy.ndarray] = None  # (S,) bool: the spans kept as entities
+def build_span_relation_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    span_encoder: Callable,
+    relation_encoder: Callable,
+    head: Head,
+    mixed_precision: bool,
+    grad_scaler,
+    learn_rate_scale: float,
+) -> Model:
+    if learn_rate_scale <= 0:
+        raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
+    net = Model(
+        "span_relation_net",
+        net_forward,
+        init=partial(net_init, span_encoder=span_encoder, relation_encoder=relation_encoder, head=head,
+                     mixed_precision=mixed_precision, grad_scaler=grad_scaler),
+        dims={name: None for name in NET_DIMS},
+    )
+    return Model(
+        "span_relation_model",
+        forward,
+        init=init,
+        layers=[tok2vec, net],
+        refs={"tok2vec": tok2vec, "net": net},
+        # The head is kept here for the pipe (loss, decoding settings); attrs that
+        # msgpack cannot serialize are skipped by Model.to_bytes.
+        attrs={"head": head, "learn_rate_scale": learn_rate_scale},
+    )
 
 
-class SpanRelationModel(Model):
-    """A thinc Model that knows how to build its torch net from its factories."""
+def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    """X: a sample of docs, to initialize tok2vec and infer the token width."""
+    tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
+    tok2vec.initialize(X=X)
+    if not net.has_dim("nI"):
+        net.set_dim("nI", token_width(tok2vec, X or []))
+    net.initialize()
 
-    def __init__(
-        self,
-        tok2vec: Model,
-        factories: dict,
-        mixed_precision: bool,
-        grad_scaler,
-        learn_rate_scale: float = 1.0,
-        two_phase: bool = False,
-    ):
-        super().__init__(
-            "span_relation_model",
-            forward,
-            init=init,
-            layers=[tok2vec],
-            dims={"token_width": None},
-            attrs={"has_net": False, "learn_rate_scale": learn_rate_scale, "two_phase": two_phase},
+
+def token_width(tok2vec: Model, sample: List[Doc]) -> int:
+    for node in tok2vec.walk():
+        if node.has_dim("nO") and node.get_dim("nO"):
+            return int(node.get_dim("nO"))
+    vectors = tok2vec.predict([doc for doc in sample if len(doc)][:1])
+    return int(vectors[0].shape[1])
+
+
+def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_encoder: Callable, head: Head,
+             mixed_precision: bool, grad_scaler) -> None:
+    missing = [name for name in NET_DIMS if not model.has_dim(name)]
+    if missing:
+        raise ValueError(f"span_relation_net: dims {missing} are not set; the pipe sets them at initialize or load")
+    net = build_net(
+        span_encoder, relation_encoder, head, token_width=model.get_dim("nI"),
+        n_entity_classes=model.get_dim("n_entity_classes"), n_relation_labels=model.get_dim("n_relation_labels"),
+        max_span_width=model.get_dim("max_span_width"),
+    )
+    wrapped = PyTorchWrapper_v2(
+        net,
+        convert_inputs=convert_inputs,
+        convert_outputs=convert_outputs,
+        mixed_precision=mixed_precision,
+        grad_scaler=grad_scaler,
+    )
+    model._layers[:] = [wrapped]  # a second initialize starts from a new net
+
+
+def forward(model: Model, inputs: Tuple[List[Doc], CandidateBatch], is_train: bool) -> Tuple[Dict, Callable]:
+    docs, candidates = inputs
+    tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
+    token_vectors, backprop_tok2vec = tok2vec(docs, is_train)
+    output, backprop_net = net((token_vectors, candidates), is_train)
+
+    def backprop(d_output: Dict[str, Floats2d]) -> List[Doc]:
+        backprop_tok2vec(backprop_net(d_output))
+        return []
+
+    return output, backprop
+
+
+def net_forward(model: Model, inputs, is_train: bool):
+    if not model.layers:
+        raise ValueError(
+            "The span_relation model has no network yet: initialize the pipeline "
+            "(nlp.initialize / spacy train) or load a trained one."
         )
-        # Factories are plain callables: kept off ``attrs``, which must serialize.
-        self.factories = factories
-        self.mixed_precision = mixed_precision
-        self.grad_scaler = grad_scaler
-
-    @property
-    def tok2vec(self) -> Model:
-        return self.layers[0]
-
-    def finish_update(self, optimizer: Optimizer) -> None:
-        # The head starts from random weights while the encoder is pretrained, so the
-        # head may learn faster (``learn_rate_scale``) than the optimizer's rate.
-        self.tok2vec.finish_update(optimizer)
-        if self.attrs["has_net"]:
-            self.layers[1].finish_update(_ScaledOptimizer(optimizer, self.attrs["learn_rate_scale"]))
-
-    def build_net(
-        self, token_width: int, n_entity_classes: int, n_relation_labels: int, max_span_width: int
-    ) -> None:
-        net = SpanRelationNet(
-            token_width=token_width,
-            n_entity_classes=n_entity_classes,
-            n_relation_labels=n_relation_labels,
-            max_span_width=max_span_width,
-            two_phase=self.attrs["two_phase"],
-            **self.factories,
-        )
-        wrapped = PyTorchWrapper_v2(
-            net,
-            convert_inputs=convert_inputs,
-            convert_outputs=convert_outputs,
-            mixed_precision=self.mixed_precision,
-            grad_scaler=self.grad_scaler,
-        )
-        if self.attrs["has_net"]:
-            self.layers[1] = wrapped
-        else:
-            self.layers.append(wrapped)
-        self.set_dim("token_width", token_width, force=True)
-        self.attrs["has_net"] = True
+    return model.layers[0](inputs, is_train)
 
 
-class _ScaledOptimizer:
+def finish_update(model: Model, optimizer: Optimizer) -> None:
+    # The head starts from random weights while the encoder is pretrained, so the
+    # net may learn faster (``learn_rate_scale``) than the optimizer's rate.
+    model.get_ref("tok2vec").finish_update(optimizer)
+    model.get_ref("net").finish_update(ScaledOptimizer(optimizer, model.attrs["learn_rate_scale"]))
+
+
+class ScaledOptimizer:
     """The optimizer, with its learning rate scaled for the parameters it updates."""
 
     def __init__(self, optimizer: Optimizer, scale: float):
@@ -102,41 +136,15 @@ class _ScaledOptimizer:
         return getattr(self._optimizer, name)
 
 
-def init(model: SpanRelationModel, X=None, Y=None) -> None:
-    docs = X[0] if X is not None else None
-    model.tok2vec.initialize(X=docs)
-
-
-def forward(
-    model: SpanRelationModel, inputs: Tuple[List[Doc], CandidateBatch], is_train: bool
-) -> Tuple[ModelOutput, Callable]:
-    docs, candidates = inputs
-    if not model.attrs["has_net"]:
-        raise ValueError(
-            "The span_relation model has no network yet: initialize the pipeline "
-            "(nlp.initialize / spacy train) or load a trained one."
-        )
-    token_vectors, backprop_tok2vec = model.tok2vec(docs, is_train)
-    output, backprop_net = model.layers[1]((token_vectors, candidates), is_train)
-
-    def backprop(d_output: Tuple[Floats2d, Floats2d]) -> List[Doc]:
-        d_token_vectors = backprop_net(d_output)
-        backprop_tok2vec(d_token_vectors)
-        return []
-
-    return output, backprop
-
-
 def convert_inputs(model: Model, inputs, is_train: bool):
     token_vectors, candidates = inputs
     ops = model.ops
     lengths = [len(vectors) for vectors in token_vectors]
     # The pipe never sends a batch without tokens, so there is a width to flatten to.
-    flat = ops.flatten(token_vectors)
-    tokens = xp2torch(flat, requires_grad=is_train)
+    tokens = xp2torch(ops.flatten(token_vectors), requires_grad=is_train)
 
     def as_long(array):
-        return xp2torch(ops.asarray(array, dtype="int64"))
+        return None if array is None else xp2torch(ops.asarray(array, dtype="int64"))
 
     kwargs = {
         "tokens": tokens,
@@ -144,10 +152,8 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "span_sentences": as_long(candidates.span_sentences),
         "span_docs": as_long(candidates.span_docs),
         "span_sentence_ids": as_long(candidates.span_sentence_ids),
-        "pairs": as_long(candidates.pairs) if candidates.pairs is not None else None,
-        "max_pairs": int(candidates.max_pairs),
-        "span_types": as_long(candidates.span_targets) if candidates.span_targets is not None else None,
-        "flat_entities": bool(candidates.flat_entities),
+        "pairs": as_long(candidates.pairs),
+        "span_types": as_long(candidates.span_targets),
     }
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
@@ -158,21 +164,21 @@ def convert_inputs(model: Model, inputs, is_train: bool):
 
 
 def convert_outputs(model: Model, inputs_outputs, is_train: bool):
-    _, (span_logits, pairs, rel_logits, n_dropped, is_entity) = inputs_outputs
-    output = ModelOutput(
-        span_scores=torch2xp(span_logits.float()),
-        pairs=pairs.cpu().numpy(),
-        relation_scores=torch2xp(rel_logits.float()),
-        n_dropped_pairs=int(n_dropped),
-        is_entity=is_entity.cpu().numpy(),
-    )
+    _, outputs = inputs_outputs
+    converted = {}
+    for name, tensor in outputs.items():
+        if name in ON_DEVICE or (tensor.is_floating_point() and tensor.requires_grad):
+            converted[name] = torch2xp(tensor.float())
+        else:
+            converted[name] = tensor.cpu().numpy()
 
-    def backprop(d_output: Tuple[Floats2d, Floats2d]) -> ArgsKwargs:
-        d_span, d_rel = d_output
-        tensors, grads = [span_logits], [xp2torch(d_span).to(span_logits.dtype)]
-        if rel_logits.numel() and rel_logits.requires_grad:
-            tensors.append(rel_logits)
-            grads.append(xp2torch(d_rel).to(rel_logits.dtype))
+    def backprop(d_output: Dict[str, Floats2d]) -> ArgsKwargs:
+        tensors, grads = [], []
+        for name, grad in d_output.items():
+            tensor = outputs[name]
+            if tensor.numel() and tensor.requires_grad:
+                tensors.append(tensor)
+                grads.append(xp2torch(grad).to(tensor.dtype))
         return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grads})
 
-    return output, backprop
+    return converted, backprop

@@ -53,3 +53,12 @@ def train(nlp, examples, n_iter=40, seed=0):
         nlp.update(examples, sgd=optimizer, losses=losses)
         losses_seen.append(losses["span_relation"])
     return losses_seen
+
+
+LINEAR = {"@architectures": "spacy_jere.LinearClassifier.v1"}
+
+
+def head_config(name="spacy_jere.SpERTHead.v1", **settings):
+    """A ``[model.head]`` block: a head names its classifiers, so a config that swaps the
+    head gives them too."""
+    return {"@architectures": name, "span_classifier": dict(LINEAR), "relation_classifier": dict(LINEAR), **settings}

@@ -4,7 +4,7 @@ import torch
 
 from spacy_jere.layers.pooling import RangeMaxTable
 from spacy_jere.layers.ragged import ragged_positions, segment_softmax, weighted_sum
-from spacy_jere.layers.representations import AttentionSpanEncoder
+from spacy_jere.architectures import attention_relation_encoder, attention_span_encoder
 
 from .conftest import make_examples, train
 
@@ -36,7 +36,7 @@ def test_weighted_sum_matches_dense_and_empty_rows_are_zero():
 def test_attention_span_encoder_shapes_single_token_and_gradients():
     torch.manual_seed(0)
     tokens = torch.randn(9, 4, dtype=torch.float64, requires_grad=True)
-    enc = AttentionSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=2, attention_hidden=5).double()
+    enc = attention_span_encoder(width_embedding_size=2, attention_hidden=5)(token_width=4, max_span_width=3).double()
     spans = torch.tensor([[0, 1], [2, 5], [5, 9]])  # one token; three; a wide gold span
     sents = torch.tensor([[0, 9]] * 3)
     reps, ctx = enc(RangeMaxTable(tokens, 9), spans, sents)
@@ -51,7 +51,7 @@ def test_attention_span_encoder_shapes_single_token_and_gradients():
 
 
 def test_without_head_tail():
-    enc = AttentionSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=2, head_tail=False)
+    enc = attention_span_encoder(width_embedding_size=2, head_tail=False)(token_width=4, max_span_width=3)
     reps, _ = enc(RangeMaxTable(torch.randn(5, 4), 5), torch.tensor([[0, 2]]), torch.tensor([[0, 5]]))
     assert reps.shape == (1, 6)
 
@@ -66,7 +66,6 @@ def test_loss_decreases_with_attention_spans(nlp):
 
 
 from spacy_jere.layers.attention import SHARED_RANGE_FACTOR, VARIANTS, RangeAttention
-from spacy_jere.layers.representations import AttentionRelationEncoder
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -101,13 +100,13 @@ def test_attention_relation_encoder_shapes_and_empty_local_context():
     spans = torch.tensor([[0, 2], [2, 3], [5, 8]])
     sents = torch.tensor([[0, 8]] * 3)
     span_reps = torch.randn(3, 10)
-    enc = AttentionRelationEncoder(16, 10, "additive", reduce_width=6, attention_width=8)
+    enc = attention_relation_encoder("additive", reduce_width=6, attention_width=8)(16, 10, 1)
     out = enc(table, span_reps, spans, torch.tensor([[0, 1], [1, 0], [0, 2]]), sents)
     assert out.shape == (3, enc.output_width) and enc.output_width == 12 + 6 + 6
     # pairs 0 and 1 are adjacent spans: the local attention sees nothing (zeros in)
     zero_local = enc.local_reduce(torch.zeros(1, 16))
     assert torch.allclose(out[0, 12:18], zero_local[0]) and torch.allclose(out[1, 12:18], zero_local[0])
-    only_local = AttentionRelationEncoder(16, 10, "dot", reduce_width=6, attention_width=8, sentence=False)
+    only_local = attention_relation_encoder("dot", reduce_width=6, attention_width=8, sentence=False)(16, 10, 1)
     assert only_local(table, span_reps, spans, torch.tensor([[0, 2]]), sents).shape == (1, 18)
 
 
@@ -119,7 +118,8 @@ def test_loss_decreases_with_paper_001_model(nlp, variant):
         "relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": variant,
                              "reduce_width": 32, "attention_width": 32},
     }
-    nlp.add_pipe("span_relation", config={"model": model, "entity_loss_weight": 0.4, "relation_loss_weight": 0.6})
+    model["head"] = {"entity_loss_weight": 0.4, "relation_loss_weight": 0.6}
+    nlp.add_pipe("span_relation", config={"model": model})
     losses = train(nlp, make_examples(nlp), n_iter=15)
     assert losses[-1] < 0.5 * losses[0]
     doc = nlp("Peter Brown killed Tom Green in Dallas .")

@@ -4,12 +4,12 @@ from spacy.tokens import Doc
 
 from spacy_jere.candidates import (
     DocTargets,
-    enumerate_spans,
     inference_candidates,
     sample_rows,
     sentence_ids,
     training_candidates,
 )
+from spacy_jere.suggesters import SentenceNgramSuggester, enumerate_spans
 
 
 def test_enumerate_spans_width_limit_and_order():
@@ -64,7 +64,7 @@ def test_training_candidates_gold_first_and_negatives_exclude_gold():
         _targets([[0, 2], [3, 4], [4, 5]], [1, 2, 1], [[0, 1]], [[1, 0]]),
         _targets([[1, 2]], [2], [], []),
     ]
-    batch = training_candidates(docs, targets, max_width=3, neg_entity_count=4, neg_relation_count=100,
+    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=4, neg_relation_count=100,
                                 rng=numpy.random.default_rng(0), n_relation_labels=2)
     # doc 0: 3 gold + 4 of its 9 other spans; doc 1: 1 gold + 4 of its 5 other spans
     assert batch.span_docs.tolist() == [0] * 7 + [1] * 5
@@ -86,14 +86,14 @@ def test_negative_pairs_stay_within_a_sentence():
     nlp = spacy.blank("en")
     doc = Doc(nlp.vocab, words="a b . c d".split(), sent_starts=[True, False, False, True, False])
     targets = [_targets([[0, 1], [1, 2], [3, 4]], [1, 1, 1], [], [])]
-    batch = training_candidates([doc], targets, 2, 0, 100, numpy.random.default_rng(0), 2)
+    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100, numpy.random.default_rng(0), 2)
     assert sorted(batch.pairs.tolist()) == [[0, 1], [1, 0]]
 
 
 def test_inference_candidates_carry_sentence_bounds():
     nlp = spacy.blank("en")
     docs = [Doc(nlp.vocab, words="a b . c".split(), sent_starts=[True, False, False, True]), Doc(nlp.vocab, words=[])]
-    batch = inference_candidates(docs, max_width=10)
+    batch = inference_candidates(docs, SentenceNgramSuggester(10)(docs))
     assert batch.token_offsets.tolist() == [0, 4, 4]
     assert len(batch.spans) == 6 + 1
     last = batch.spans.tolist().index([3, 4])
@@ -109,8 +109,25 @@ def test_dynamic_sampling_scales_with_gold_counts():
         _targets([[0, 1], [2, 3], [5, 6]], [1, 1, 1], [[0, 1]], [[1, 0]]),
         _targets([], [], [], []),
     ]
-    batch = training_candidates(docs, targets, 3, neg_entity_count=100, neg_relation_count=100,
+    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=100, neg_relation_count=100,
                                 rng=numpy.random.default_rng(0), n_relation_labels=2, neg_per_gold=2)
     assert (batch.span_docs == 0).sum() == 3 + 2 * 3
     assert (batch.span_docs == 1).sum() == 2  # no gold: still neg_per_gold negatives
     assert len(batch.pairs) == 1 + 2  # one gold relation -> two negative pairs
+
+
+def test_negative_pairs_follow_the_inference_pair_rule():
+    """Overlapping gold entities (nested annotation) are never paired, in training as
+    at inference: one pair rule."""
+    nlp = spacy.blank("en")
+    doc = Doc(nlp.vocab, words="a b c d".split())
+    targets = [_targets([[0, 2], [1, 2], [3, 4]], [1, 1, 1], [], [])]
+    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100, numpy.random.default_rng(0), 2)
+    assert sorted(batch.pairs.tolist()) == [[0, 2], [1, 2], [2, 0], [2, 1]]
+
+
+def test_suggester_rejects_a_bad_width():
+    import pytest
+
+    with pytest.raises(ValueError, match="max_width"):
+        SentenceNgramSuggester(0)

@@ -7,7 +7,7 @@ explicit device lands on "meta" and the first op that mixes it with the model's 
 import pytest
 import torch
 
-from .conftest import make_examples, train
+from .conftest import head_config, make_examples, train
 
 MODELS = {
     "baseline": {},
@@ -16,10 +16,9 @@ MODELS = {
         "relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": "additive"},
     },
     "paper_004": {
-        "two_phase": True,
+        "head": {**head_config("spacy_jere.TwoPhaseHead.v1"), "relation_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"}},
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "gated"},
         "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"},
-        "relation_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"},
     },
 }
 

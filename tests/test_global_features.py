@@ -1,10 +1,11 @@
-"""Paper 004's gated fusion (eq. 5) and global features (eq. 13) in the span and
+"""Ji et al. 2022's gated fusion (eq. 5) and global features (eq. 13) in the span and
 relation encoders."""
 import pytest
 import torch
 
+from spacy_jere.architectures import max_pool_span_encoder, spert_relation_encoder
+from spacy_jere.layers.fusion import GatedFusion
 from spacy_jere.layers.pooling import RangeMaxTable
-from spacy_jere.layers.representations import GatedFusion, MaxPoolSpanEncoder, SpERTRelationEncoder
 
 from .conftest import make_examples, train
 
@@ -19,14 +20,14 @@ def test_gated_fusion_is_a_convex_combination():
 
 
 def test_gated_span_encoder_shapes():
-    enc = MaxPoolSpanEncoder(token_width=6, max_span_width=3, width_embedding_size=25, fusion="gated")
+    enc = max_pool_span_encoder(width_embedding_size=25, fusion="gated")(token_width=6, max_span_width=3)
     reps, ctx = enc(RangeMaxTable(torch.randn(8, 6), 8), torch.tensor([[0, 2], [3, 4]]), torch.tensor([[0, 8], [0, 8]]))
     assert reps.shape == (2, 6) and ctx.shape == (2, 0) and enc.output_width == 6 and enc.context_width == 0
 
 
 def test_global_features_depend_on_types_and_clipped_distance():
     torch.manual_seed(0)
-    enc = SpERTRelationEncoder(token_width=4, span_width=5, n_entity_classes=3, global_features=True, feature_width=2)
+    enc = spert_relation_encoder(global_features=True, feature_width=2)(token_width=4, span_width=5, n_entity_classes=3)
     table = RangeMaxTable(torch.randn(30, 4), 30)
     spans = torch.tensor([[0, 1], [2, 3], [25, 26]])
     reps = torch.randn(3, 5)
@@ -45,8 +46,8 @@ def test_global_features_depend_on_types_and_clipped_distance():
 
 def test_gated_relation_fusion_needs_token_width_spans():
     with pytest.raises(ValueError, match="span encoder with fusion"):
-        SpERTRelationEncoder(token_width=4, span_width=9, fusion="gated")
-    enc = SpERTRelationEncoder(token_width=4, span_width=4, n_entity_classes=2, global_features=True, fusion="gated")
+        spert_relation_encoder(fusion="gated")(token_width=4, span_width=9, n_entity_classes=1)
+    enc = spert_relation_encoder(global_features=True, fusion="gated")(token_width=4, span_width=4, n_entity_classes=2)
     out = enc(RangeMaxTable(torch.randn(6, 4), 6), torch.randn(2, 4), torch.tensor([[0, 1], [3, 4]]),
               torch.tensor([[0, 1]]), span_types=torch.tensor([1, 1]))
     assert out.shape == (1, 4)
@@ -66,7 +67,7 @@ def test_loss_decreases_with_paper_004_parts(nlp, fusion):
 
 
 def test_bad_fusion_name(nlp):
-    with pytest.raises(ValueError, match="fusion must be 'concat' or 'gated'"):
+    with pytest.raises(ValueError, match="fusion must be one of concat, gated"):
         nlp.add_pipe("span_relation", config={"model": {"span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "sum"}}})
 
 
@@ -76,12 +77,12 @@ def test_gated_relation_fusion_keeps_direction_with_role_projections(global_feat
     table = RangeMaxTable(torch.randn(6, 4), 6)
     reps, spans = torch.randn(2, 4), torch.tensor([[0, 1], [3, 4]])
     both_ways, types = torch.tensor([[0, 1], [1, 0]]), torch.tensor([1, 1])
-    literal = SpERTRelationEncoder(token_width=4, span_width=4, n_entity_classes=2, global_features=global_features,
-                                   fusion="gated", role_projections=False)
+    literal = spert_relation_encoder(global_features=global_features, fusion="gated", role_projections=False)(
+        token_width=4, span_width=4, n_entity_classes=2)
     out = literal(table, reps, spans, both_ways, span_types=types)
     # eq. 5 as written: (a, b) and (b, a) fuse to the same vector
     assert torch.allclose(out[0], out[1], atol=1e-6)
-    projected = SpERTRelationEncoder(token_width=4, span_width=4, n_entity_classes=2, global_features=global_features,
-                                     fusion="gated")
+    projected = spert_relation_encoder(global_features=global_features, fusion="gated")(
+        token_width=4, span_width=4, n_entity_classes=2)
     out = projected(table, reps, spans, both_ways, span_types=types)
     assert out.shape == (2, 4) and not torch.allclose(out[0], out[1], atol=1e-3)

@@ -1,10 +1,24 @@
 import pytest
 import torch
 
-from spacy_jere.layers.classifiers import LinearClassifier, MLPClassifier
-from spacy_jere.layers.joint import SpanRelationNet, candidate_pairs
+from spacy_jere.architectures import (
+    linear_classifier,
+    max_pool_span_encoder,
+    mlp_classifier,
+    spert_head,
+    spert_relation_encoder,
+    two_phase_head,
+)
+from spacy_jere.layers.net import build_net
+from spacy_jere.layers.pairing import candidate_pairs, suppress_overlaps
 from spacy_jere.layers.pooling import RangeMaxTable
-from spacy_jere.layers.representations import MaxPoolSpanEncoder, SpERTRelationEncoder
+
+
+def make_net(two_phase=False, entity_overlap="allow", max_pairs=1000):
+    make_head = two_phase_head if two_phase else spert_head
+    head = make_head(linear_classifier(), linear_classifier(), entity_overlap=entity_overlap, max_pairs=max_pairs)
+    return build_net(max_pool_span_encoder(), spert_relation_encoder(), head, token_width=8, n_entity_classes=3,
+                     n_relation_labels=2, max_span_width=4)
 
 
 def test_range_max_matches_brute_force():
@@ -39,14 +53,14 @@ def test_relation_context_is_between_the_spans_either_order():
     table = RangeMaxTable(tokens, 10)
     spans = torch.tensor([[0, 2], [5, 6], [6, 8]])
     reps = torch.zeros(3, 2)
-    enc = SpERTRelationEncoder(token_width=1, span_width=2)
+    enc = spert_relation_encoder()(token_width=1, span_width=2, n_entity_classes=1)
     out = enc(table, reps, spans, torch.tensor([[0, 1], [1, 0], [1, 2]]))
     assert out.shape == (3, 5)
     assert out[:, -1].tolist() == [4.0, 4.0, 0.0]  # max of tokens 2..4; adjacent -> 0
 
 
 def test_span_encoder_shapes_and_wide_gold_spans():
-    enc = MaxPoolSpanEncoder(token_width=4, max_span_width=3, width_embedding_size=5)
+    enc = max_pool_span_encoder(width_embedding_size=5)(token_width=4, max_span_width=3)
     table = RangeMaxTable(torch.randn(12, 4), 12)
     spans = torch.tensor([[0, 1], [2, 10]])  # the second is wider than max_span_width
     reps, ctx = enc(table, spans, torch.tensor([[0, 12], [0, 12]]))
@@ -55,8 +69,8 @@ def test_span_encoder_shapes_and_wide_gold_spans():
 
 def test_classifiers_shapes():
     x = torch.randn(7, 10)
-    assert LinearClassifier(10, 3)(x).shape == (7, 3)
-    assert MLPClassifier(10, 3, hidden_width=8)(x).shape == (7, 3)
+    assert linear_classifier()(10, 3)(x).shape == (7, 3)
+    assert mlp_classifier(hidden_width=8)(10, 3)(x).shape == (7, 3)
 
 
 def _logits(labels):
@@ -94,23 +108,20 @@ def test_candidate_pairs_none_with_fewer_than_two_entities():
 
 
 def test_net_forward_training_and_inference():
-    from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, spert_relation_encoder
-
-    net = SpanRelationNet(8, 3, 2, 4, max_pool_span_encoder(), spert_relation_encoder(), linear_classifier(), linear_classifier())
+    net = make_net()
     tokens = torch.randn(6, 8)
     spans = torch.tensor([[0, 1], [2, 4], [4, 6]])
     sents = torch.tensor([[0, 6]] * 3)
     zeros = torch.zeros(3, dtype=torch.long)
-    span_logits, pairs, rel_logits, _, _ = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]))
-    assert span_logits.shape == (3, 3) and rel_logits.shape == (2, 2)
+    out = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]), span_types=torch.tensor([1, 2, 0]))
+    assert out["span_logits"].shape == (3, 3) and out["relation_logits"].shape == (2, 2)
     net.eval()
-    span_logits, pairs, rel_logits, _, _ = net(tokens, spans, sents, zeros, zeros)
-    assert rel_logits.shape == (len(pairs), 2)
+    out = net(tokens, spans, sents, zeros, zeros)
+    assert out["relation_logits"].shape == (len(out["pairs"]), 2)
+    assert out["entity_labels"].shape == out["entity_scores"].shape == (3,)
 
 
 def test_suppress_overlaps_keeps_the_most_confident_of_overlapping_entities():
-    from spacy_jere.layers.joint import suppress_overlaps
-
     spans = torch.tensor([[0, 2], [1, 3], [2, 4], [5, 6], [5, 7], [8, 9]])
     is_entity = torch.tensor([True, True, True, True, True, False])
     confidence = torch.tensor([0.6, 0.9, 0.7, 0.5, 0.8, 0.99])
@@ -127,25 +138,24 @@ def test_suppress_overlaps_keeps_the_most_confident_of_overlapping_entities():
 
 @pytest.mark.parametrize("two_phase", [False, True])
 def test_net_flat_entities_pairs_only_kept_entities(two_phase):
-    from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, spert_relation_encoder
-
     torch.manual_seed(0)
-    net = SpanRelationNet(8, 3, 2, 4, max_pool_span_encoder(), spert_relation_encoder(), linear_classifier(),
-                          linear_classifier(), two_phase=two_phase)
+    net = make_net(two_phase=two_phase)
     net.eval()
     with torch.no_grad():  # every span an entity: bias for class 1 (phase one: "entity")
-        bias = net.span_classifier.layers[1].bias
+        bias = net.head.span_classifier.layers[1].bias
         bias.copy_(torch.tensor([50.0]) if two_phase else torch.tensor([-50.0, 50.0, 0.0]))
     tokens = torch.randn(8, 8)
     spans = torch.tensor([[0, 1], [0, 2], [1, 3], [3, 4], [5, 7], [6, 8]])
     sents = torch.tensor([[0, 8]] * 6)
     zeros = torch.zeros(6, dtype=torch.long)
-    _, pairs, _, _, allowed = net(tokens, spans, sents, zeros, zeros)
-    assert allowed.all()
-    _, flat_pairs, _, _, kept = net(tokens, spans, sents, zeros, zeros, flat_entities=True)
+    allowed = net(tokens, spans, sents, zeros, zeros)
+    assert (allowed["entity_labels"] > 0).all()
+    net.head.settings.entity_overlap = "flat"  # a decoding setting, read at call time
+    flat = net(tokens, spans, sents, zeros, zeros)
+    kept = flat["entity_labels"] > 0
     kept_spans = spans[kept]
     assert 0 < kept.sum() < len(spans)
     for i in range(len(kept_spans)):
         for j in range(i + 1, len(kept_spans)):
             assert kept_spans[i, 1] <= kept_spans[j, 0] or kept_spans[j, 1] <= kept_spans[i, 0]
-    assert kept[flat_pairs.flatten()].all() and len(flat_pairs) < len(pairs)
+    assert kept[flat["pairs"].flatten()].all() and len(flat["pairs"]) < len(allowed["pairs"])

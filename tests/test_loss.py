@@ -1,29 +1,29 @@
 """The pipe's loss: SpERT's entity CE + relation BCE, each weighted; and the MLP
-classifier (paper 002) trains."""
+classifier (ASpERT) trains."""
 import numpy
 import pytest
 
-from spacy_jere.candidates import CandidateBatch
-from spacy_jere.model import ModelOutput
+from thinc.api import NumpyOps
+
+from spacy_jere.architectures import linear_classifier, spert_head
 
 from .conftest import make_examples, train
 
 
-def loss_of(pipe, span_logits, span_targets, rel_logits, rel_targets):
-    batch = CandidateBatch(
-        token_offsets=numpy.array([0, 1]), spans=numpy.zeros((len(span_targets), 2), "int64"),
-        span_docs=numpy.zeros(len(span_targets), "int64"), span_sentences=numpy.zeros((len(span_targets), 2), "int64"),
-        span_sentence_ids=numpy.zeros(len(span_targets), "int64"),
-        span_targets=numpy.array(span_targets), pair_targets=numpy.array(rel_targets, dtype="float32"),
-    )
-    output = ModelOutput(numpy.array(span_logits, "float32"), numpy.zeros((len(rel_targets), 2), "int64"),
-                         numpy.array(rel_logits, "float32"), 0)
-    return pipe.get_loss([], (batch, output))
+def loss_of(head, span_logits, span_targets, rel_logits, rel_targets):
+    outputs = {"span_logits": numpy.array(span_logits, "float32"), "relation_logits": numpy.array(rel_logits, "float32")}
+    result = head.loss(NumpyOps(), outputs, numpy.array(span_targets), numpy.array(rel_targets, dtype="float32"))
+    assert result.total == pytest.approx(sum(result.terms.values()))
+    return result.total, (result.gradients["span_logits"], result.gradients["relation_logits"])
+
+
+def make_head(**settings):
+    return spert_head(linear_classifier(), linear_classifier(), **settings)
 
 
 @pytest.mark.parametrize("w_ent, w_rel", [(1.0, 1.0), (0.4, 0.6), (0.0, 1.0)])
-def test_loss_by_hand(nlp, w_ent, w_rel):
-    pipe = nlp.add_pipe("span_relation", config={"entity_loss_weight": w_ent, "relation_loss_weight": w_rel})
+def test_loss_by_hand(w_ent, w_rel):
+    pipe = make_head(entity_loss_weight=w_ent, relation_loss_weight=w_rel)
     span_logits = [[0.0, numpy.log(3.0)], [0.0, 0.0]]  # p(target) = 0.75 and 0.5
     rel_logits = [[0.0, 2.0]]
     loss, (d_span, d_rel) = loss_of(pipe, span_logits, [1, 0], rel_logits, [[1.0, 0.0]])
@@ -35,12 +35,9 @@ def test_loss_by_hand(nlp, w_ent, w_rel):
     assert d_rel[0].tolist() == pytest.approx([w_rel * (0.5 - 1.0), w_rel * sigmoid2])
 
 
-def test_relation_label_loss_mean_is_spert_average_over_labels(nlp):
+def test_relation_label_loss_mean_is_spert_average_over_labels():
     span_logits, rel_logits, rel_targets = [[0.0, 1.0]], [[0.0, 2.0], [1.0, -1.0]], [[1.0, 0.0], [0.0, 0.0]]
-    summed = nlp.add_pipe("span_relation", name="summed")
-    averaged = nlp.add_pipe("span_relation", name="averaged", config={"relation_label_loss": "mean"})
-    for pipe in (summed, averaged):
-        pipe.cfg["relation_labels"] = ["Work_For", "Live_In"]
+    summed, averaged = make_head(), make_head(relation_label_loss="mean")
     loss_sum, (_, d_rel_sum) = loss_of(summed, span_logits, [1], rel_logits, rel_targets)
     loss_mean, (d_span, d_rel_mean) = loss_of(averaged, span_logits, [1], rel_logits, rel_targets)
     entity = numpy.log1p(numpy.exp(-1.0))
@@ -48,14 +45,14 @@ def test_relation_label_loss_mean_is_spert_average_over_labels(nlp):
     numpy.testing.assert_allclose(d_rel_mean, d_rel_sum / 2, rtol=1e-6)
 
 
-def test_relation_label_loss_mean_is_refused_by_two_phase(nlp):
-    with pytest.raises(ValueError, match="two_phase model has none"):
-        nlp.add_pipe("span_relation", config={"relation_label_loss": "mean", "model": {"two_phase": True}})
+def test_head_settings_are_validated_when_the_pipeline_is_built(nlp):
+    with pytest.raises(ValueError, match="relation_label_loss"):
+        nlp.add_pipe("span_relation", config={"model": {"head": {"relation_label_loss": "median"}}})
 
 
 def test_mlp_classifiers_train(nlp):
     mlp = {"@architectures": "spacy_jere.MLPClassifier.v1", "hidden_width": 64}
-    nlp.add_pipe("span_relation", config={"model": {"span_classifier": mlp, "relation_classifier": mlp}})
+    nlp.add_pipe("span_relation", config={"model": {"head": {"span_classifier": mlp, "relation_classifier": mlp}}})
     losses = train(nlp, make_examples(nlp), n_iter=15)
     assert losses[-1] < 0.5 * losses[0]
 

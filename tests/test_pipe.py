@@ -1,6 +1,6 @@
 import pytest
 import spacy
-from spacy.tokens import DocBin, Span
+from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
 from spacy_jere import Relation
@@ -72,14 +72,14 @@ def test_paragraph_spans_and_relations_stay_in_sentences(trained):
 
 def test_max_pairs_caps_and_counts(trained):
     pipe = trained.get_pipe("span_relation")
-    pipe.cfg["max_pairs"] = 1
+    pipe.head.max_pairs = 1
     try:
         with pytest.warns(UserWarning, match="max_pairs=1"):
             doc = trained("Peter Brown killed Tom Green in Dallas .")
         assert len({(r.head.start, r.tail.start) for r in doc._.relations}) <= 1
         assert pipe.n_dropped_pairs > 0
     finally:
-        pipe.cfg["max_pairs"] = 1000
+        pipe.head.max_pairs = 1000
 
 
 def test_save_load_and_docbin(trained, tmp_path):
@@ -97,10 +97,11 @@ def test_save_load_and_docbin(trained, tmp_path):
 
 def test_decoding_settings_can_change_at_load_time(trained, tmp_path):
     trained.to_disk(tmp_path / "model")
-    assert spacy.load(tmp_path / "model").get_pipe("span_relation").cfg["entity_overlap"] == "allow"
-    flat = spacy.load(tmp_path / "model", config={"components": {"span_relation": {"entity_overlap": "flat", "relation_threshold": 0.9}}})
+    assert spacy.load(tmp_path / "model").get_pipe("span_relation").head.entity_overlap == "allow"
+    head = {"entity_overlap": "flat", "relation_threshold": 0.9}
+    flat = spacy.load(tmp_path / "model", config={"components": {"span_relation": {"model": {"head": head}}}})
     pipe = flat.get_pipe("span_relation")
-    assert pipe.cfg["entity_overlap"] == "flat" and pipe.cfg["relation_threshold"] == 0.9
+    assert pipe.head.entity_overlap == "flat" and pipe.head.relation_threshold == 0.9
     for doc in flat.pipe([words for words, _, _ in TRAIN_DATA]):
         spans = sorted((s.start, s.end) for s in doc.spans["entities"])
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # no overlaps
@@ -146,13 +147,17 @@ def test_no_entities_fails_at_initialize(nlp):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"relation_threshold": 1.5}, "relation_threshold must be in \\[0, 1\\], got 1.5"),
-        ({"relation_threshold": -0.1}, "relation_threshold must be in \\[0, 1\\], got -0.1"),
-        ({"max_span_width": 0}, "max_span_width must be a positive number of tokens, got 0"),
-        ({"max_span_width": -3}, "max_span_width must be a positive number of tokens, got -3"),
+        ({"model": {"head": {"relation_threshold": 1.5}}}, "relation_threshold must be in \\[0, 1\\], got 1.5"),
+        ({"model": {"head": {"relation_threshold": -0.1}}}, "relation_threshold must be in \\[0, 1\\], got -0.1"),
+        ({"suggester": {"max_width": 0}}, "max_width must be a positive number of tokens, got 0"),
+        ({"suggester": {"max_width": -3}}, "max_width must be a positive number of tokens, got -3"),
         ({"neg_entity_count": -1}, "neg_entity_count must be >= 0"),
-        ({"entity_overlap": "nested"}, "entity_overlap must be one of allow, flat, got 'nested'"),
-        ({"relation_label_loss": "max"}, "relation_label_loss must be one of sum, mean, got 'max'"),
+        ({"model": {"head": {"entity_overlap": "nested"}}}, "entity_overlap must be one of allow, flat, got 'nested'"),
+        ({"model": {"head": {"max_pairs": -1}}}, "max_pairs must be >= 0"),
+        ({"model": {"head": {"relation_label_loss": "max"}}}, "relation_label_loss must be one of sum, mean, got 'max'"),
+        ({"model": {"learn_rate_scale": 0}}, "learn_rate_scale must be > 0"),
+        ({"model": {"span_encoder": {"width_embedding_size": 0}}}, "width_embedding_size must be >= 1"),
+        ({"model": {"head": {"span_classifier": {"dropout": 1.0}}}}, "dropout must be in \\[0, 1\\)"),
     ],
 )
 def test_config_validation(nlp, config, message):
@@ -169,7 +174,7 @@ def test_unknown_label_in_dev_is_scored_as_error(trained):
 
 def test_predict_before_initialize_is_a_clear_error(nlp):
     nlp.add_pipe("span_relation")
-    with pytest.raises(ValueError, match="initialize the pipeline"):
+    with pytest.raises(ValueError, match="initialize"):
         nlp("John Smith works for Acme .")
 
 
@@ -183,12 +188,36 @@ def test_negative_sampling_is_reproducible(nlp):
 
 
 def test_gold_spans_are_aligned_to_a_different_tokenization(nlp):
-    pipe = nlp.add_pipe("span_relation")
-    gold = make_doc(nlp.vocab, ["New York", "hosts", "Acme", "."], [(0, 1, "Loc"), (2, 3, "Org")], [(1, 0, "OrgBased_In")])
-    predicted = nlp.make_doc(gold.text)  # "New York" becomes two tokens
-    assert len(predicted) == 5
-    pipe.cfg["entity_labels"], pipe.cfg["relation_labels"] = ["Loc", "Org"], ["OrgBased_In"]
-    targets = pipe._targets(Example(predicted, gold), where="x")
-    assert targets.spans.tolist() == [[0, 2], [3, 4]]
-    assert targets.span_labels.tolist() == [1, 2]
+    from spacy_jere.targets import LabelMaps, TargetStats, doc_targets
+
+    gold = make_doc(nlp.vocab, ["New York", "hosts", "Acme", "Inc.", "."],
+                    [(0, 1, "Loc"), (2, 4, "Org"), (3, 4, "Org")], [(1, 0, "OrgBased_In")])
+    predicted = nlp.make_doc(gold.text)  # "New York" becomes two tokens; "Inc." stays one
+    assert len(predicted) == 6
+    stats = TargetStats()
+    targets = doc_targets(Example(predicted, gold), "entities", LabelMaps(["Loc", "Org"], ["OrgBased_In"]), "x", stats)
+    assert targets.spans.tolist() == [[0, 2], [3, 5], [4, 5]]
+    assert targets.span_labels.tolist() == [1, 2, 2]
     assert targets.pairs.tolist() == [[1, 0]] and targets.pair_labels.tolist() == [[1.0]]
+    assert not stats.any()
+
+
+def test_gold_left_out_of_training_is_counted_and_warned(nlp):
+    from spacy_jere.targets import LabelMaps, TargetStats, doc_targets
+
+    predicted = nlp.make_doc("Acme Corp in NewYork")  # "NewYork" is one predicted token
+    gold = Doc(nlp.vocab, words=["Acme", "Corp", "in", "New", "York"], spaces=[True, True, True, False, False])
+    spans = [Span(gold, 0, 2, "Org"), Span(gold, 0, 2, "Peop"), Span(gold, 3, 4, "Loc")]
+    gold.spans["entities"] = spans
+    gold._.relations = [Relation(spans[0], spans[2], "OrgBased_In")]
+    assert predicted.text == gold.text
+    stats = TargetStats()
+    labels = LabelMaps(["Loc", "Org", "Peop"], ["OrgBased_In"])
+    targets = doc_targets(Example(predicted, gold), "entities", labels, "x", stats)
+    assert targets.spans.tolist() == [[0, 2]]  # "New" ends inside the token "NewYork"
+    assert (stats.unaligned_entities, stats.conflicting_types, stats.relations_left_out) == (1, 1, 1)
+    pipe = nlp.add_pipe("span_relation")
+    nlp.initialize(lambda: make_examples(nlp))
+    with pytest.warns(UserWarning, match="could not be used in training"):
+        nlp.update([Example(predicted, gold)])
+    assert pipe.target_stats.unaligned_entities == 1

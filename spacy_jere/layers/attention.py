@@ -1,4 +1,4 @@
-"""Attention of queries over token ranges (paper 001, section 3.3): query q attends over
+"""Attention of queries over token ranges (Ji et al. 2020, section 3.3): query q attends over
 tokens [starts[q], ends[q]) of the batch's flat token table. Two equal computations:
 - ragged (each range its own, e.g. the context between two entities): memory grows with
   the (query, token) entries times ``attention_width`` (``general``: the token width);
@@ -14,6 +14,13 @@ from torch import nn
 from .ragged import ragged_positions, segment_softmax, weighted_sum
 
 VARIANTS = ("multihead", "additive", "dot", "general")
+
+
+def check_variant(variant: str, where: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"{where} must be one of {', '.join(VARIANTS)}, got {variant!r}")
+
+
 # Queries per distinct range from which the padded per-range product is used.
 SHARED_RANGE_FACTOR = 4
 
@@ -36,8 +43,7 @@ class RangeAttention(nn.Module):
     def __init__(self, query_width: int, token_width: int, variant: str = "multihead",
                  attention_width: int = 128, n_heads: int = 8):
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"attention variant must be one of {VARIANTS}, got {variant!r}")
+        check_variant(variant, "attention variant")
         if variant == "multihead" and (attention_width % n_heads or token_width % n_heads):
             raise ValueError(
                 f"multihead attention: attention_width ({attention_width}) and token width "

@@ -1,10 +1,6 @@
-"""Gather the benchmark figures into bench/results.json and bench/results.md, and put
-the Markdown into README.md between the bench markers.
-
-Reads: bench/experiments/<dataset>/<row>/seed<N>.json (scripts/experiment.py run),
-bench/speed_<dataset>.json (scripts/experiment.py speed), bench/inference_*.json
-(scripts/bench_inference.py) and bench/training_*.json (scripts/bench_training.py).
-Only what was measured is shown; a missing figure is a dash.
+"""The benchmark report: bench/README.md (generated Markdown) and bench/results.json,
+from the results in bench/ (layout in layout.py). Only what was measured is shown; a
+missing figure is a dash.
 """
 import json
 import statistics
@@ -12,9 +8,10 @@ from pathlib import Path
 
 import srsly
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+from . import layout
+from .configs import EXPERIMENTS
+
+COMMAND = "python -m spacy_jere.experiments report"
 
 
 def pct(x):
@@ -38,9 +35,9 @@ def fmt(stat, digits=2, spread=True):
     return text
 
 
-def load_runs():
+def load_runs(bench: Path = layout.BENCH):
     runs = {}
-    for path in sorted((BENCH / "experiments").glob("*/*/seed*.json")):
+    for path in layout.accuracy_results(bench):
         run = json.loads(path.read_text())
         runs.setdefault(run["dataset"], {}).setdefault(run["row"], []).append(run)
     return runs
@@ -189,7 +186,7 @@ FAST_RECIPE_TIME_SHARE = 0.8
 
 def fast_recipe_table(results, speed, row_order):
     """Every CoNLL04 row against SpERT's dev accuracy, with its training time estimated
-    as s/epoch (measured alone, `experiment.py speed`) x epochs: the runs' own wall
+    as s/epoch (measured alone, `speed`) x epochs: the runs' own wall
     times are not comparable when they shared the CPU."""
     rows = results.get("conll04") or {}
     sp = ((speed.get("conll04") or {}).get("rows")) or {}
@@ -215,12 +212,12 @@ def fast_recipe_table(results, speed, row_order):
 
 
 def other_inference_lines(runs) -> list:
-    """Inference figures of other models or batch sizes (bench/inference_conll04_*.json)."""
+    """Inference figures of other models or batch sizes (bench/inference/conll04/*.json)."""
     lines = []
     for name, fig in runs.items():
         inf = fig["inference"]
         model = Path(fig["model"])
-        model = model.relative_to(ROOT) if model.is_absolute() and ROOT in model.parents else model
+        model = model.relative_to(layout.ROOT) if model.is_absolute() and layout.ROOT in model.parents else model
         lines.append(
             f"- `{name}` (`{model}`, batch {fig['batch_size']}, {fig['docs']} docs, best of 3): full pipeline "
             f"{inf['full_docs_per_s']:.1f} docs/s, encoder only {inf['encoder_only_docs_per_s']:.1f} docs/s, "
@@ -272,36 +269,52 @@ def drift_note(speed) -> str:
             "or docs/s below that are noise; the inference ratio to the baseline divides that drift out.")
 
 
-def main() -> None:
-    experiments = srsly.read_yaml(ROOT / "configs" / "experiments.yml")
-    runs = load_runs()
-    results = aggregate(runs)
-    speed = {p.stem.split("_", 1)[1]: load_json(p) for p in sorted(BENCH.glob("speed_*.json"))}
-    inference = load_json(BENCH / "inference_conll04.json")
-    other_inference = {p.stem: load_json(p) for p in sorted(BENCH.glob("inference_conll04_*.json"))}
-    training = load_json(BENCH / "training_conll04.json")
+def gather(bench: Path = layout.BENCH) -> dict:
+    """Everything the report shows (bench/results.json)."""
+    runs = load_runs(bench)
+    speed = {p.stem: load_json(p) for p in sorted((bench / "speed").glob("*.json"))}
+    inference_path = layout.inference_file("conll04", "baseline", bench)
+    other_inference = {p.stem: load_json(p) for p in sorted(inference_path.parent.glob("*.json")) if p != inference_path}
     machines = sorted({json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs})
-    everything = {"accuracy": results, "speed": speed, "inference": inference, "training": training,
-                  "other_inference": other_inference,
-                  "machines": [json.loads(m) for m in machines]}
-    (BENCH / "results.json").write_text(json.dumps(everything, indent=1, sort_keys=True))
+    return {"accuracy": aggregate(runs), "speed": speed, "inference": load_json(inference_path),
+            "training": load_json(layout.training_cost_file("conll04", bench)), "other_inference": other_inference,
+            "machines": [json.loads(m) for m in machines]}
 
+
+def markdown(everything: dict, row_order: list) -> str:
+    results, speed = everything["accuracy"], everything["speed"]
     machine_lines = [
         f"- {m['cpu']}, {m['cores']} cores, GPU: {m['gpu'] or 'none'}; Python {m['python']}, spaCy {m['spacy']}, "
         f"spacy-transformers {m['spacy_transformers']}, thinc {m['thinc']}, torch {m['torch']}"
         for m in everything["machines"] if "thinc" in m
     ]
     md = [
-        "Figures from `spacy project run bench` / `spacy project run ablation` (`scripts/experiment.py`, then "
-        "`scripts/bench_report.py`), written to `bench/results.json`; one JSON per run with its full config in "
-        "`bench/experiments/`. Every run: train split -> dev split, 20 epochs (rows named `..._N_epochs`: N), the final "
+        f"<!-- Generated by `{COMMAND}` from the results in bench/: do not edit, rerun the command. -->",
+        "",
+        "# Benchmark results",
+        "",
+        f"Figures from `spacy project run bench` / `spacy project run ablation` (`python -m spacy_jere.experiments "
+        f"run` and `speed`, then `{COMMAND}`), also in `bench/results.json`. Results, one JSON file each, with "
+        "the command, machine, library versions and (runs) the full config and seed:",
+        "",
+        "- `bench/accuracy/<dataset>/<row>/seed<N>.json`: one training and dev evaluation of a row of "
+        "`configs/experiments.yml` (`run`)",
+        "- `bench/speed/<dataset>.json`: each row's training s/epoch and inference docs/s (`speed`)",
+        "- `bench/inference/<dataset>/<name>.json`: inference speed, scaling and memory of one model "
+        "(`inference`, `inference-model`)",
+        "- `bench/training_cost/<dataset>.json`: training cost of our head vs a tagger (`training`)",
+        "- `bench/attention/<name>.json`: micro-benchmarks of the attention layer (`attention`)",
+        "- `bench/dev_scores/<dataset>/<config>_seed<N>.json`: dev scores alone of early single runs of a "
+        "shipped config",
+        "",
+        "Every run: train split -> dev split, 20 epochs (rows named `..._N_epochs`: N), the final "
         "model (`model-last`), batches of 8 sentences (`spert_*` rows: 2), the bundled MiniLM-L6 encoder on the CPU. "
         "Cells: mean over seeds (min-max).",
         "",
         "Machine(s):",
         *machine_lines,
         "",
-        "### Accuracy (`baseline` = `configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's "
+        "## Accuracy (`baseline` = `configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's "
         "optimizer and relation loss; `adamw` = `configs/cpu.cfg` with SpERT's optimizer and relation loss)",
         "",
         "Training s is the wall time of each run as it ran (`train_seconds` in its JSON): runs with "
@@ -316,14 +329,14 @@ def main() -> None:
         "",
         "</details>",
         "",
-        "### Ablation (configs/experiments.yml)",
+        "## Ablation (configs/experiments.yml)",
         "",
-        ablation_table(results, speed, list(experiments["rows"])),
+        ablation_table(results, speed, row_order),
         "",
         "Entity decoding: `allow` = SpERT's (every span classified as an entity is one; overlaps allowed), "
         "`flat` = `entity_overlap = \"flat\"` (of overlapping predicted entities the most confident is kept, "
         "before pairing); both are scores of the same trained weights. "
-        "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from `scripts/experiment.py speed`, "
+        "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from `python -m spacy_jere.experiments speed`, "
         "rows measured one after the other on an otherwise idle machine (training: about 480 train sentences "
         "after 5 warm-up steps, at the row's own batch size; inference best of 3); the accuracy runs themselves "
         "may have shared the CPU. Speed depends on the config, not on the training data, so it was measured "
@@ -331,7 +344,7 @@ def main() -> None:
         "divides a row's full / encoder-only time by the baseline's of the same run (rows measured before runs "
         "kept their baseline say so). These are single measurements: " + drift_note(speed),
         "",
-        "### Issue 3's targets on CoNLL04 dev: SpERT's accuracy, and the fast recipe",
+        "## Issue 3's targets on CoNLL04 dev: SpERT's accuracy, and the fast recipe",
         "",
         f"SpERT (public implementation, this machine, same encoder and data, one seed): entity F1 "
         f"{SPERT_CONLL04['ent_f']}, rel_strict F1 {SPERT_CONLL04['rel_strict_f']}, {SPERT_CONLL04['train_seconds']} s "
@@ -339,22 +352,19 @@ def main() -> None:
         f"{FAST_RECIPE_TIME_SHARE} x that time. Estimated training s = s/epoch from the speed run x epochs "
         "(training steps only; the 7 dev evaluations of a run add roughly 1-2 min).",
         "",
-        fast_recipe_table(results, speed, list(experiments["rows"])),
+        fast_recipe_table(results, speed, row_order),
         "",
-        "### Speed and memory (`configs/cpu.cfg`)",
+        "## Speed and memory (`configs/cpu.cfg`)",
         "",
-        speed_section(inference, training, other_inference),
+        speed_section(everything["inference"], everything["training"], everything["other_inference"]),
     ]
-    text = "\n".join(md).rstrip() + "\n"
-    (BENCH / "results.md").write_text(text)
-    readme = ROOT / "README.md"
-    content = readme.read_text()
-    if START in content and END in content:
-        head, rest = content.split(START, 1)
-        _, tail = rest.split(END, 1)
-        readme.write_text(f"{head}{START}\n{text}{END}{tail}")
-    print(text)
+    return "\n".join(md).rstrip() + "\n"
 
 
-if __name__ == "__main__":
-    main()
+def write_report(bench: Path = layout.BENCH) -> tuple:
+    """Write bench/README.md and bench/results.json; their paths."""
+    everything = gather(bench)
+    md_path, json_path = layout.report_files(bench)
+    json_path.write_text(json.dumps(everything, indent=1, sort_keys=True))
+    md_path.write_text(markdown(everything, list(srsly.read_yaml(EXPERIMENTS)["rows"])))
+    return md_path, json_path

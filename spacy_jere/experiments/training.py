@@ -1,10 +1,7 @@
 """Training cost of our head against a trivial head on the same transformer listener
 (a tagger), same batches, same process kind; each measured in its own subprocess so
 that peak RSS is its own.
-
-Usage: bench_training.py TRAIN.spacy --out bench/training.json [--steps 60] [--batch-size 8]
 """
-import argparse
 import json
 import random
 import resource
@@ -13,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+from . import layout
+
+DEFAULT_CONFIG = layout.CONFIGS / "cpu.cfg"
 
 
 def build(head: str, config_path: Path):
@@ -84,42 +83,28 @@ def measure(head: str, train_path: Path, steps: int, batch_size: int, config_pat
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("train", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("bench/training.json"))
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "cpu.cfg")
-    parser.add_argument("--child", choices=["span_relation", "tagger"])
-    parser.add_argument("--gpu-id", type=int, default=-1)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, args.config, args.gpu_id)))
-        return
+def compare(train: Path, out: Path, steps: int, batch_size: int, config: Path, gpu_id: int) -> dict:
+    """Our head and the tagger, twice each, interleaved; the best step time of each."""
     rows = []
-    for head in ("tagger", "span_relation", "tagger", "span_relation"):  # twice, interleaved
-        out = subprocess.run(
-            [sys.executable, __file__, str(args.train), "--child", head, "--steps", str(args.steps),
-             "--batch-size", str(args.batch_size), "--config", str(args.config), "--gpu-id", str(args.gpu_id)],
-            capture_output=True, text=True, check=True,
+    for head in ("tagger", "span_relation", "tagger", "span_relation"):
+        child = subprocess.run(
+            [sys.executable, "-m", "spacy_jere.experiments", "training", str(train), "--child", head,
+             "--steps", str(steps), "--batch-size", str(batch_size), "--config", str(config), "--gpu-id", str(gpu_id)],
+            capture_output=True, text=True, check=True, cwd=layout.ROOT,
         )
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     best = {h: min(r["seconds_per_step"] for r in rows if r["head"] == h) for h in ("tagger", "span_relation")}
     result = {
-        "config": str(args.config),
-        "data": str(args.train),
-        "batch_size": args.batch_size,
-        "gpu_id": args.gpu_id,
+        "config": str(config),
+        "data": str(train),
+        "batch_size": batch_size,
+        "gpu_id": gpu_id,
         "runs": rows,
         "best_seconds_per_step": best,
         "ratio_span_relation_over_tagger": best["span_relation"] / best["tagger"],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"span_relation / tagger seconds per step: {result['ratio_span_relation_over_tagger']:.3f} -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"span_relation / tagger seconds per step: {result['ratio_span_relation_over_tagger']:.3f} -> {out}")
+    return result

@@ -8,7 +8,7 @@ from pathlib import Path
 from spacy.util import registry
 
 
-def resolve_encoder(name: str) -> str:
+def resolve_transformer_name(name: str) -> str:
     if not name or "/" in name or "-" in name or Path(name).exists():
         return name
     try:
@@ -26,4 +26,4 @@ def resolve_encoder(name: str) -> str:
 
 @registry.misc("spacy_jere.encoder.v1")
 def encoder_name(name: str) -> str:
-    return resolve_encoder(name)
+    return resolve_transformer_name(name)

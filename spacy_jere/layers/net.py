@@ -1,0 +1,91 @@
+"""The torch network: one batch of docs in, a dict of tensors out.
+
+encode spans -> the head scores them and decides the entities -> pairs (given in
+training; at inference built here from the decided entities, so the batch stays on the
+device) -> the head scores the pairs (through the relation encoder) -> at inference the
+head decodes relations. What the dict holds is listed in ``SpanRelationNet.forward``;
+a head may add entries of its own (``HeadModule.extra_outputs``)."""
+from typing import Dict, Optional
+
+import torch
+from torch import nn
+
+from .pairing import candidate_pairs
+from .pooling import RangeMaxTable
+
+
+class PairInputs:
+    """What a relation encoder reads, for a head to pass on."""
+
+    def __init__(self, table: RangeMaxTable, span_reps: torch.Tensor, spans: torch.Tensor,
+                 pairs: torch.Tensor, span_sentences: torch.Tensor):
+        self.table, self.span_reps, self.spans, self.pairs, self.span_sentences = (
+            table, span_reps, spans, pairs, span_sentences)
+
+    def encode(self, encoder: nn.Module, span_types: Optional[torch.Tensor]) -> torch.Tensor:
+        return encoder(self.table, self.span_reps, self.spans, self.pairs, self.span_sentences, span_types)
+
+
+class SpanRelationNet(nn.Module):
+    def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module):
+        super().__init__()
+        self.span_encoder = span_encoder
+        self.relation_encoder = relation_encoder
+        self.head = head
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        spans: torch.Tensor,
+        span_sentences: torch.Tensor,
+        span_docs: torch.Tensor,
+        span_sentence_ids: torch.Tensor,
+        pairs: Optional[torch.Tensor] = None,
+        span_types: Optional[torch.Tensor] = None,
+    ) -> Dict[str, torch.Tensor]:
+        """Training (``pairs`` and the gold ``span_types`` given): ``span_logits`` (S, C)
+        and ``relation_logits`` (P, R'), the head's own column layout. Inference adds
+        ``pairs`` (P, 2) span rows, ``entity_labels`` (S,) (0: none, else the 1-based
+        label), ``entity_scores`` (S,), ``relation_rows``/``relation_labels``/
+        ``relation_scores`` (H,) for the pairs that hold a relation (0-based label), and
+        ``n_dropped_pairs`` (the head's ``max_pairs`` cap)."""
+        longest = 1
+        if spans.shape[0]:
+            longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
+        table = RangeMaxTable(tokens, max_range=max(longest, 1))
+        span_reps, context = self.span_encoder(table, spans, span_sentences)
+        head = self.head
+        span_logits = head.score_spans(torch.cat([context, span_reps], dim=-1))
+        decision = head.decide_entities(span_logits)
+        outputs = {"span_logits": span_logits}
+        inference = pairs is None
+        if inference:
+            labels = head.resolve_overlaps(spans, decision.labels, decision.confidence)
+            pairs, n_dropped = candidate_pairs(
+                labels > 0, decision.confidence, spans, span_docs, span_sentence_ids, head.max_pairs
+            )
+            span_types = decision.labels
+        relation_logits = head.score_pairs(self.relation_encoder, PairInputs(table, span_reps, spans, pairs, span_sentences), span_types)
+        outputs["relation_logits"] = relation_logits
+        outputs.update(head.extra_outputs(table.tokens))
+        if inference:
+            rows, rel_labels, rel_scores = head.decode_relations(relation_logits)
+            outputs.update(
+                pairs=pairs, entity_labels=labels, entity_scores=decision.scores, n_dropped_pairs=n_dropped,
+                relation_rows=rows, relation_labels=rel_labels, relation_scores=rel_scores,
+            )
+        return outputs
+
+
+def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entity_classes: int,
+              n_relation_labels: int, max_span_width: int) -> SpanRelationNet:
+    """The net from its registered parts (builders and a head), once the widths are known."""
+    spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
+    pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes)
+    head_module = head.build(
+        span_features=spans.output_width + spans.context_width,
+        relation_encoder=pairs,
+        n_entity_classes=n_entity_classes,
+        n_relation_labels=n_relation_labels,
+    )
+    return SpanRelationNet(spans, pairs, head_module)
