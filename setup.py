@@ -22,14 +22,14 @@ setup(
     ],
     extras_require={
         "cuda12x": ["cupy-cuda12x>=12.0"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "ruff==0.17.6"],
     },
     entry_points={
         "spacy_factories": ["span_relation = spacy_jere.pipe:make_span_relation"],
         "spacy_architectures": [
             "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:span_relation_model",
-            "spacy_jere.SpERTHead.v1 = spacy_jere.architectures:spert_head",
-            "spacy_jere.TwoPhaseHead.v1 = spacy_jere.architectures:two_phase_head",
+            "spacy_jere.SpERTHead.v1 = spacy_jere.heads.spert:spert_head",
+            "spacy_jere.TwoPhaseHead.v1 = spacy_jere.heads.two_phase:two_phase_head",
             "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",
             "spacy_jere.AttentionSpanEncoder.v1 = spacy_jere.architectures:attention_span_encoder",
             "spacy_jere.SpERTRelationEncoder.v1 = spacy_jere.architectures:spert_relation_encoder",

@@ -28,11 +28,13 @@ def main() -> None:
     print(f"Reading {args.dataset} from {folder}")
     for split in ("train", "dev"):
         try:
-            stats = convert_file(folder / f"{split}.json", args.out_dir / f"{split}.spacy", types_path=types if types.exists() else None)
+            stats = convert_file(folder / f"{split}.json", args.out_dir / f"{split}.spacy",
+                                 types_path=types if types.exists() else None)
         except ConversionError as err:
             sys.exit(str(err))
+        merged = stats.merged_duplicate_relations
         print(f"  {split}: {stats.docs} docs, {stats.entities} entities, {stats.relations} relations"
-              + (f" ({stats.merged_duplicate_relations} duplicate relations merged)" if stats.merged_duplicate_relations else ""))
+              + (f" ({merged} duplicate relations merged)" if merged else ""))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Registered architectures: the model, and its swappable parts.
+"""Registered architectures: the model, and its swappable parts (the heads register
+themselves in ``heads/``, next to their code).
 
 Each part's settings and defaults are written once, here; the function returns a
 builder (a ``partial`` over the torch module, whose constructor validates the settings)
@@ -14,7 +15,7 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d
 
-from .heads import Head, SpERTHead, TwoPhaseHead
+from .heads import Head
 from .layers.classifiers import LinearClassifier, MLPClassifier
 from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
 from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
@@ -33,7 +34,7 @@ def span_relation_model(
     relation_encoder: Callable,
     head: Head,
     mixed_precision: bool = False,
-    grad_scaler_config: dict = {},
+    grad_scaler_config: Optional[dict] = None,
     learn_rate_scale: float = 1.0,
 ) -> Model:
     """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
@@ -43,54 +44,9 @@ def span_relation_model(
     learn_rate_scale: learning rate of the net (encoders and head) relative to the
         optimizer's (which the tok2vec / transformer gets).
     """
-    grad_scaler = PyTorchGradScaler(**grad_scaler_config) if mixed_precision else None
+    grad_scaler = PyTorchGradScaler(**(grad_scaler_config or {})) if mixed_precision else None
     return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
                                      learn_rate_scale)
-
-
-@registry.architectures("spacy_jere.SpERTHead.v1")
-def spert_head(
-    span_classifier: Callable,
-    relation_classifier: Callable,
-    relation_threshold: float = 0.4,
-    max_pairs: int = 1000,
-    entity_overlap: str = "allow",
-    entity_loss_weight: float = 1.0,
-    relation_loss_weight: float = 1.0,
-    relation_label_loss: str = "sum",
-) -> Head:
-    """SpERT: softmax over (none, types) per span, a sigmoid per relation type per pair.
-    relation_threshold: a pair gets every label whose probability exceeds it.
-    max_pairs: cap on candidate pairs per doc at inference (0: none); the pairs of the
-        least confident entities are dropped, counted and warned about.
-    entity_overlap: "allow" (nested and overlapping entities) or "flat" (of overlapping
-        predicted entities keep the most confident).
-    relation_label_loss: a pair's binary cross-entropies over the labels, "sum" or
-        "mean" (SpERT's code)."""
-    return SpERTHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
-                     relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
-                     entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
-                     relation_label_loss=relation_label_loss)
-
-
-@registry.architectures("spacy_jere.TwoPhaseHead.v1")
-def two_phase_head(
-    span_classifier: Callable,
-    relation_classifier: Callable,
-    relation_threshold: float = 0.4,
-    max_pairs: int = 1000,
-    entity_overlap: str = "allow",
-    entity_loss_weight: float = 1.0,
-    relation_loss_weight: float = 1.0,
-    phase_two_features: str = "replace",
-) -> Head:
-    """Ji et al. 2022: binary entity / relation classifiers, then type classifiers over
-    what they keep, trained jointly. phase_two_features: "replace" or "gate" (how phase
-    two's pair representation gets the typed global features; see heads.two_phase)."""
-    return TwoPhaseHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
-                        relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
-                        entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
-                        phase_two_features=phase_two_features)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

@@ -90,7 +90,7 @@ def _assemble(
 ) -> CandidateBatch:
     spans, span_docs, span_sents, span_sent_ids = [], [], [], []
     sent_base = 0
-    for i, (ids, local) in enumerate(zip(sent_ids, doc_spans)):
+    for i, (ids, local) in enumerate(zip(sent_ids, doc_spans, strict=True)):
         bounds = sentence_bounds(ids)
         which = ids[local[:, 0]] if len(local) else numpy.zeros((0,), dtype="int64")
         spans.append(local + offsets[i])
@@ -102,8 +102,12 @@ def _assemble(
         token_offsets=offsets,
         spans=numpy.concatenate(spans).reshape(-1, 2).astype("int64") if spans else numpy.zeros((0, 2), "int64"),
         span_docs=numpy.concatenate(span_docs).astype("int64") if span_docs else numpy.zeros((0,), "int64"),
-        span_sentences=numpy.concatenate(span_sents).reshape(-1, 2).astype("int64") if span_sents else numpy.zeros((0, 2), "int64"),
-        span_sentence_ids=numpy.concatenate(span_sent_ids).astype("int64") if span_sent_ids else numpy.zeros((0,), "int64"),
+        span_sentences=(
+            numpy.concatenate(span_sents).reshape(-1, 2).astype("int64") if span_sents else numpy.zeros((0, 2), "int64")
+        ),
+        span_sentence_ids=(
+            numpy.concatenate(span_sent_ids).astype("int64") if span_sent_ids else numpy.zeros((0,), "int64")
+        ),
     )
 
 
@@ -133,7 +137,7 @@ def training_candidates(
     offsets, sent_ids = _sentence_tables(docs)
     doc_spans, span_targets, pairs, pair_targets = [], [], [], []
     n_spans_before = 0
-    for ids, all_spans, gold in zip(sent_ids, suggested, targets):
+    for ids, all_spans, gold in zip(sent_ids, suggested, targets, strict=True):
         if len(all_spans) and len(gold.spans):
             is_gold = _rows_in(all_spans, gold.spans)
             negatives = all_spans[~is_gold]
@@ -151,16 +155,18 @@ def training_candidates(
         doc_pairs = numpy.concatenate([gold.pairs.reshape(-1, 2), neg_pairs]).astype("int64")
         pairs.append(doc_pairs + n_spans_before)
         pair_targets.append(
-            numpy.concatenate(
-                [gold.pair_labels.reshape(len(gold.pairs), n_relation_labels), numpy.zeros((len(neg_pairs), n_relation_labels), "float32")]
-            )
+            numpy.concatenate([
+                gold.pair_labels.reshape(len(gold.pairs), n_relation_labels),
+                numpy.zeros((len(neg_pairs), n_relation_labels), "float32"),
+            ])
         )
         n_spans_before += len(doc_spans[-1])
     batch = _assemble(offsets, sent_ids, doc_spans)
     batch.span_targets = numpy.concatenate(span_targets).astype("int64") if span_targets else numpy.zeros((0,), "int64")
     batch.pairs = numpy.concatenate(pairs).reshape(-1, 2).astype("int64") if pairs else numpy.zeros((0, 2), "int64")
     batch.pair_targets = (
-        numpy.concatenate(pair_targets).astype("float32") if pair_targets else numpy.zeros((0, n_relation_labels), "float32")
+        numpy.concatenate(pair_targets).astype("float32")
+        if pair_targets else numpy.zeros((0, n_relation_labels), "float32")
     )
     return batch
 

@@ -13,7 +13,9 @@ app = typer.Typer(add_completion=False, help="spacy-jere: joint entity and relat
 def convert(
     input_path: Path = typer.Argument(..., help="SpERT JSON file", exists=True, dir_okay=False),
     output_path: Path = typer.Argument(..., help="Output .spacy file"),
-    types: Optional[Path] = typer.Option(None, "--types", help="SpERT types.json: reject unknown types", exists=True, dir_okay=False),
+    types: Optional[Path] = typer.Option(
+        None, "--types", help="SpERT types.json: reject unknown types", exists=True, dir_okay=False
+    ),
     spans_key: str = typer.Option("entities", "--spans-key", help="doc.spans key for the entities"),
 ):
     """Validate a SpERT JSON corpus and write it as a DocBin (.spacy)."""
@@ -23,7 +25,7 @@ def convert(
         stats = convert_file(input_path, output_path, spans_key, types)
     except ConversionError as err:
         typer.echo(str(err), err=True)
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
     typer.echo(
         f"{input_path} -> {output_path}: {stats.docs} docs, {stats.tokens} tokens, "
         f"{stats.entities} entities, {stats.relations} relations"
@@ -74,7 +76,9 @@ def evaluate(
     disable: List[str] = typer.Option([], "--disable", help="Components to switch off (e.g. sentencizer)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
     batch_size: int = typer.Option(32, "--batch-size"),
-    entity_overlap: Optional[str] = typer.Option(None, "--entity-overlap", help="Decode with allow or flat instead of the pipeline's setting"),
+    entity_overlap: Optional[str] = typer.Option(
+        None, "--entity-overlap", help="Decode with allow or flat instead of the pipeline's setting"
+    ),
     component: str = typer.Option("span_relation", "--component", help="Name of the span_relation component"),
 ):
     """Score a pipeline on gold data: entity, rel and rel_strict P/R/F1, micro and

@@ -41,7 +41,7 @@ class ConversionStats:
 def load_types(path: Path) -> Tuple[Set[str], Set[str]]:
     """Entity and relation type names from a SpERT ``types.json``."""
     data = json.loads(Path(path).read_text(encoding="utf8"))
-    if not isinstance(data, dict) or not isinstance(data.get("entities"), dict) or not isinstance(data.get("relations"), dict):
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), dict) for key in ("entities", "relations")):
         raise ValueError(f"{path}: expected an object with 'entities' and 'relations' objects")
     return set(data["entities"]), set(data["relations"])
 
@@ -50,58 +50,71 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _token_problems(tokens: list) -> List[str]:
+    problems = [] if tokens else ["tokens: empty list (a record needs at least one token)"]
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str) or not token.strip():
+            problems.append(f"tokens[{i}]: {token!r} is not a non-empty string")
+    return problems
+
+
+def _type_problems(where: str, value, known: Optional[Set[str]], kind: str) -> List[str]:
+    """The ``type`` field of an entity or relation (``kind``)."""
+    if not isinstance(value, str) or not value:
+        return [f"{where}.type: missing or not a string"]
+    if known is not None and value not in known:
+        return [f"{where}.type: unknown {kind} type {value!r} (not in the types file)"]
+    return []
+
+
+def _entity_problems(where: str, ent, n_tokens: int, entity_types: Optional[Set[str]]) -> List[str]:
+    if not isinstance(ent, dict):
+        return [f"{where}: expected an object"]
+    problems = _type_problems(where, ent.get("type"), entity_types, "entity")
+    start, end = ent.get("start"), ent.get("end")
+    if not _is_int(start) or not _is_int(end):
+        problems.append(f"{where}: start/end must be integers, got {start!r}/{end!r}")
+    elif not 0 <= start < end <= n_tokens:
+        problems.append(
+            f"{where}: offsets [{start}, {end}) out of range for {n_tokens} tokens "
+            f"(need 0 <= start < end <= {n_tokens})"
+        )
+    return problems
+
+
+def _relation_problems(where: str, rel, n_entities: int, relation_types: Optional[Set[str]]) -> List[str]:
+    if not isinstance(rel, dict):
+        return [f"{where}: expected an object"]
+    problems = _type_problems(where, rel.get("type"), relation_types, "relation")
+    for role in ("head", "tail"):
+        value = rel.get(role)
+        if not _is_int(value) or not 0 <= value < n_entities:
+            problems.append(f"{where}.{role}: {value!r} is not an index into entities (0..{n_entities - 1})")
+    if _is_int(rel.get("head")) and rel.get("head") == rel.get("tail"):
+        problems.append(f"{where}: head and tail are the same entity ({rel['head']})")
+    return problems
+
+
 def validate_record(
     record, entity_types: Optional[Set[str]] = None, relation_types: Optional[Set[str]] = None
 ) -> List[str]:
     """Problems of one record, each as 'field: reason'."""
     if not isinstance(record, dict):
         return [f"record: expected an object, got {type(record).__name__}"]
-    problems = []
     tokens = record.get("tokens")
     if not isinstance(tokens, list):
         return ["tokens: missing or not a list"]
-    if not tokens:
-        problems.append("tokens: empty list (a record needs at least one token)")
-    for i, token in enumerate(tokens):
-        if not isinstance(token, str) or not token.strip():
-            problems.append(f"tokens[{i}]: {token!r} is not a non-empty string")
-    n = len(tokens)
+    problems = _token_problems(tokens)
     entities = record.get("entities", [])
     if not isinstance(entities, list):
         return problems + ["entities: not a list"]
     for i, ent in enumerate(entities):
-        where = f"entities[{i}]"
-        if not isinstance(ent, dict):
-            problems.append(f"{where}: expected an object")
-            continue
-        start, end, etype = ent.get("start"), ent.get("end"), ent.get("type")
-        if not isinstance(etype, str) or not etype:
-            problems.append(f"{where}.type: missing or not a string")
-        elif entity_types is not None and etype not in entity_types:
-            problems.append(f"{where}.type: unknown entity type {etype!r} (not in the types file)")
-        if not _is_int(start) or not _is_int(end):
-            problems.append(f"{where}: start/end must be integers, got {start!r}/{end!r}")
-        elif not 0 <= start < end <= n:
-            problems.append(f"{where}: offsets [{start}, {end}) out of range for {n} tokens (need 0 <= start < end <= {n})")
+        problems += _entity_problems(f"entities[{i}]", ent, len(tokens), entity_types)
     relations = record.get("relations", [])
     if not isinstance(relations, list):
         return problems + ["relations: not a list"]
     for i, rel in enumerate(relations):
-        where = f"relations[{i}]"
-        if not isinstance(rel, dict):
-            problems.append(f"{where}: expected an object")
-            continue
-        rtype = rel.get("type")
-        if not isinstance(rtype, str) or not rtype:
-            problems.append(f"{where}.type: missing or not a string")
-        elif relation_types is not None and rtype not in relation_types:
-            problems.append(f"{where}.type: unknown relation type {rtype!r} (not in the types file)")
-        for role in ("head", "tail"):
-            value = rel.get(role)
-            if not _is_int(value) or not 0 <= value < len(entities):
-                problems.append(f"{where}.{role}: {value!r} is not an index into entities (0..{len(entities) - 1})")
-        if _is_int(rel.get("head")) and rel.get("head") == rel.get("tail"):
-            problems.append(f"{where}: head and tail are the same entity ({rel['head']})")
+        problems += _relation_problems(f"relations[{i}]", rel, len(entities), relation_types)
     return problems
 
 

@@ -20,7 +20,7 @@ from .candidates import CandidateBatch, inference_candidates, training_candidate
 from .heads import Head
 from .model import finish_update
 from .relations import Relation, get_relations, set_relations
-from .targets import LabelMaps, TargetStats, doc_targets
+from .targets import LabelMaps, TargetStats, check_relation_arguments, doc_targets
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -157,7 +157,7 @@ class SpanRelationExtractor(TrainablePipe):
         examples = list(get_examples())
         entity_labels, relation_labels = set(), set()
         for i, eg in enumerate(examples):
-            self._check_gold(eg.reference, where=f"training example {i}")
+            check_relation_arguments(eg.reference, self.spans_key, where=f"training example {i}")
             entity_labels.update(span.label_ for span in eg.reference.spans.get(self.spans_key, []))
             relation_labels.update(rel.label for rel in get_relations(eg.reference))
         if labels is not None:
@@ -191,17 +191,6 @@ class SpanRelationExtractor(TrainablePipe):
             if value is not None:
                 net.set_dim(name, value, force=True)
 
-    def _check_gold(self, doc: Doc, where: str) -> None:
-        """Every relation argument must be one of the doc's gold entities."""
-        gold = {(s.start, s.end, s.label_) for s in doc.spans.get(self.spans_key, [])}
-        for j, rel in enumerate(get_relations(doc)):
-            for role, span in (("head", rel.head), ("tail", rel.tail)):
-                if (span.start, span.end, span.label_) not in gold:
-                    raise ValueError(
-                        f"{where}: relation {j} ({rel.label}) has {role} {span.text!r} [{span.start}:{span.end}] "
-                        f"{span.label_!r}, which is not an entity in doc.spans['{self.spans_key}']"
-                    )
-
     # -- inference -----------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> Tuple[CandidateBatch, Optional[dict]]:
         docs = list(docs)
@@ -224,7 +213,8 @@ class SpanRelationExtractor(TrainablePipe):
             warnings.warn(
                 f"[{self.name}] Some docs had more than max_pairs={self.head.max_pairs} candidate pairs; the "
                 "pairs of their least confident entities were not classified. The count is in the pipe's "
-                "n_dropped_pairs; raise the head's max_pairs to keep them."
+                "n_dropped_pairs; raise the head's max_pairs to keep them.",
+                stacklevel=2,
             )
         labels, confidence, pairs = output["entity_labels"], output["entity_scores"], output["pairs"]
         rel_rows = output["relation_rows"]
@@ -246,7 +236,7 @@ class SpanRelationExtractor(TrainablePipe):
             set_relations(doc, [
                 Relation(entities[pairs[row, 0]], entities[pairs[row, 1]], relation_labels[label], float(score))
                 for row, label, score in zip(rel_rows[in_doc], output["relation_labels"][in_doc],
-                                             output["relation_scores"][in_doc])
+                                             output["relation_scores"][in_doc], strict=True)
             ])
 
     # -- training ------------------------------------------------------------
@@ -297,7 +287,8 @@ class SpanRelationExtractor(TrainablePipe):
                 f"[{self.name}] Some gold annotation could not be used in training (running counts in the pipe's "
                 "target_stats): gold entities whose characters do not start and end on the predicted doc's token "
                 "boundaries, second types of a span that already has one (one type a span), and the relations of "
-                "such entities. Use a tokenizer that matches the annotation (or gold_preproc)."
+                "such entities. Use a tokenizer that matches the annotation (or gold_preproc).",
+                stacklevel=2,
             )
 
     # -- serialization -------------------------------------------------------
@@ -311,35 +302,20 @@ class SpanRelationExtractor(TrainablePipe):
             self.model.get_ref("net").initialize()
 
     def to_bytes(self, *, exclude=tuple()) -> bytes:
-        serialize = {
-            "cfg": lambda: srsly.json_dumps(self.cfg),
-            "vocab": lambda: self.vocab.to_bytes(exclude=exclude),
-            "model": lambda: self.model.to_bytes(),
-        }
-        return util.to_bytes(serialize, exclude)
+        return util.to_bytes({"cfg": lambda: srsly.json_dumps(self.cfg), "model": self.model.to_bytes,
+                              "vocab": lambda: self.vocab.to_bytes(exclude=exclude)}, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()):
-        deserialize = {
-            "cfg": lambda b: self._load_cfg(srsly.json_loads(b)),
-            "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude),
-            "model": lambda b: self.model.from_bytes(b),
-        }
-        util.from_bytes(bytes_data, deserialize, exclude)
+        util.from_bytes(bytes_data, {"cfg": lambda b: self._load_cfg(srsly.json_loads(b)),
+                                     "model": self.model.from_bytes,
+                                     "vocab": lambda b: self.vocab.from_bytes(b, exclude=exclude)}, exclude)
         return self
 
     def to_disk(self, path, *, exclude=tuple()) -> None:
-        serialize = {
-            "cfg": lambda p: srsly.write_json(p, self.cfg),
-            "vocab": lambda p: self.vocab.to_disk(p, exclude=exclude),
-            "model": lambda p: self.model.to_disk(p),
-        }
-        util.to_disk(path, serialize, exclude)
+        util.to_disk(path, {"cfg": lambda p: srsly.write_json(p, self.cfg), "model": self.model.to_disk,
+                            "vocab": lambda p: self.vocab.to_disk(p, exclude=exclude)}, exclude)
 
     def from_disk(self, path, *, exclude=tuple()):
-        deserialize = {
-            "cfg": lambda p: self._load_cfg(srsly.read_json(p)),
-            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "model": lambda p: self.model.from_disk(p),
-        }
-        util.from_disk(path, deserialize, exclude)
+        util.from_disk(path, {"cfg": lambda p: self._load_cfg(srsly.read_json(p)), "model": self.model.from_disk,
+                              "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude)}, exclude)
         return self

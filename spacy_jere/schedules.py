@@ -123,7 +123,8 @@ def warmup_linear_epochs(
         # whatever the run's length, so the corpus is counted once, at step 1.
         yield 0.0 if warmup_fraction > 0 else initial_rate
         warmup, total = run_steps(
-            train_corpus, batch_size, max_epochs, max_steps, warmup_fraction, total_steps, max_length, limit, gold_preproc
+            train_corpus, batch_size, max_epochs, max_steps, warmup_fraction, total_steps, max_length, limit,
+            gold_preproc,
         )
         for step in range(1, total + 1):
             if step < warmup:

@@ -6,7 +6,7 @@ and type match; a relation ("rel") when its type and both arguments' boundaries 
 "rel_strict" also needs both arguments' types (SpERT's "Rel+").
 """
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from spacy.training import Example
 from spacy.util import registry
@@ -86,9 +86,11 @@ def score_span_relations(
 
 
 @registry.scorers("spacy_jere.span_relation_scorer.v1")
-def make_span_relation_scorer(symmetric_relations: List[str] = []):
+def make_span_relation_scorer(symmetric_relations: Optional[List[str]] = None):
     """symmetric_relations: relation types whose argument order is ignored when scoring
     (SpERT does this for types marked symmetric, e.g. SciERC's Compare, Conjunction)."""
+    if symmetric_relations is None:
+        symmetric_relations = []
 
     def scorer(examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         kwargs.setdefault("symmetric_relations", symmetric_relations)

@@ -35,7 +35,9 @@ class SentenceNgramSuggester:
 
     def __init__(self, max_width: int):
         if not isinstance(max_width, int) or max_width < 1:
-            raise ValueError(f"sentence_ngram_suggester: max_width must be a positive number of tokens, got {max_width!r}")
+            raise ValueError(
+                f"sentence_ngram_suggester: max_width must be a positive number of tokens, got {max_width!r}"
+            )
         self.max_width: Optional[int] = max_width
 
     def __call__(self, docs: Iterable[Doc]) -> List[Ints2d]:

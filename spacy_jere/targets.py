@@ -71,7 +71,7 @@ def doc_targets(eg: Example, spans_key: str, labels: LabelMaps, where: str, stat
     index: Dict[Tuple[int, int], int] = {}
     spans: List[Tuple[int, int]] = []
     span_labels: List[int] = []
-    for span, (start, end) in zip(gold_spans, aligned.tolist()):
+    for span, (start, end) in zip(gold_spans, aligned.tolist(), strict=True):
         if start < 0:
             stats.unaligned_entities += 1
             continue
@@ -106,3 +106,15 @@ def doc_targets(eg: Example, spans_key: str, labels: LabelMaps, where: str, stat
         pairs=numpy.array(list(pair_index), dtype="int64").reshape(-1, 2),
         pair_labels=numpy.array(pair_labels, dtype="float32").reshape(len(pair_labels), n_labels),
     )
+
+
+def check_relation_arguments(doc: Doc, spans_key: str, where: str) -> None:
+    """Every relation argument must be one of the doc's gold entities."""
+    gold = {(s.start, s.end, s.label_) for s in doc.spans.get(spans_key, [])}
+    for j, rel in enumerate(get_relations(doc)):
+        for role, span in (("head", rel.head), ("tail", rel.tail)):
+            if (span.start, span.end, span.label_) not in gold:
+                raise ValueError(
+                    f"{where}: relation {j} ({rel.label}) has {role} {span.text!r} [{span.start}:{span.end}] "
+                    f"{span.label_!r}, which is not an entity in doc.spans['{spans_key}']"
+                )

@@ -7,13 +7,16 @@ from spacy_jere import Relation
 
 # (words, entities as (start, end, label), relations as (head, tail, label))
 TRAIN_DATA = [
-    ("John Smith works for Acme Corp in Boston .", [(0, 2, "Peop"), (4, 6, "Org"), (7, 8, "Loc")], [(0, 1, "Work_For"), (1, 2, "OrgBased_In")]),
+    ("John Smith works for Acme Corp in Boston .", [(0, 2, "Peop"), (4, 6, "Org"), (7, 8, "Loc")],
+     [(0, 1, "Work_For"), (1, 2, "OrgBased_In")]),
     ("Mary Jones lives in Paris .", [(0, 2, "Peop"), (4, 5, "Loc")], [(0, 1, "Live_In")]),
     ("Acme Corp hired Mary Jones last year .", [(0, 2, "Org"), (3, 5, "Peop")], [(1, 0, "Work_For")]),
     ("Paris is in France .", [(0, 1, "Loc"), (3, 4, "Loc")], [(0, 1, "Located_In")]),
-    ("Peter Brown killed Tom Green in Dallas .", [(0, 2, "Peop"), (3, 5, "Peop"), (6, 7, "Loc")], [(0, 1, "Kill"), (1, 2, "Live_In")]),
+    ("Peter Brown killed Tom Green in Dallas .", [(0, 2, "Peop"), (3, 5, "Peop"), (6, 7, "Loc")],
+     [(0, 1, "Kill"), (1, 2, "Live_In")]),
     ("Globex is based in Springfield .", [(0, 1, "Org"), (4, 5, "Loc")], [(0, 1, "OrgBased_In")]),
-    ("Anna Lee moved to Berlin in Germany .", [(0, 2, "Peop"), (4, 5, "Loc"), (6, 7, "Loc")], [(0, 1, "Live_In"), (1, 2, "Located_In")]),
+    ("Anna Lee moved to Berlin in Germany .", [(0, 2, "Peop"), (4, 5, "Loc"), (6, 7, "Loc")],
+     [(0, 1, "Live_In"), (1, 2, "Located_In")]),
     ("The University of Texas employs Bob Stone .", [(1, 4, "Org"), (5, 7, "Peop")], [(1, 0, "Work_For")]),
 ]
 

@@ -2,9 +2,10 @@
 import pytest
 import torch
 
+from spacy_jere.architectures import attention_relation_encoder, attention_span_encoder
+from spacy_jere.layers.attention import SHARED_RANGE_FACTOR, VARIANTS, RangeAttention
 from spacy_jere.layers.pooling import RangeMaxTable
 from spacy_jere.layers.ragged import ragged_positions, segment_softmax, weighted_sum
-from spacy_jere.architectures import attention_relation_encoder, attention_span_encoder
 
 from .conftest import make_examples, train
 
@@ -63,9 +64,6 @@ def test_loss_decreases_with_attention_spans(nlp):
     assert losses[-1] < 0.5 * losses[0]
     doc = nlp("John Smith works for Acme Corp in Boston .")
     assert len(doc.spans["entities"]) > 0
-
-
-from spacy_jere.layers.attention import SHARED_RANGE_FACTOR, VARIANTS, RangeAttention
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -144,5 +142,5 @@ def test_shared_range_path_equals_the_ragged_one(variant):
     assert torch.all(shared[which == 2] == 0)  # empty range
     grads = torch.autograd.grad(shared.square().sum(), (queries, tokens))
     expected = torch.autograd.grad(ragged.square().sum(), (queries, tokens))
-    for got, want in zip(grads, expected):
+    for got, want in zip(grads, expected, strict=True):
         assert torch.isfinite(got).all() and torch.allclose(got, want, atol=1e-10)

@@ -64,8 +64,8 @@ def test_training_candidates_gold_first_and_negatives_exclude_gold():
         _targets([[0, 2], [3, 4], [4, 5]], [1, 2, 1], [[0, 1]], [[1, 0]]),
         _targets([[1, 2]], [2], [], []),
     ]
-    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=4, neg_relation_count=100,
-                                rng=numpy.random.default_rng(0), n_relation_labels=2)
+    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=4,
+                                neg_relation_count=100, rng=numpy.random.default_rng(0), n_relation_labels=2)
     # doc 0: 3 gold + 4 of its 9 other spans; doc 1: 1 gold + 4 of its 5 other spans
     assert batch.span_docs.tolist() == [0] * 7 + [1] * 5
     assert batch.spans[:3].tolist() == [[0, 2], [3, 4], [4, 5]]
@@ -86,7 +86,8 @@ def test_negative_pairs_stay_within_a_sentence():
     nlp = spacy.blank("en")
     doc = Doc(nlp.vocab, words="a b . c d".split(), sent_starts=[True, False, False, True, False])
     targets = [_targets([[0, 1], [1, 2], [3, 4]], [1, 1, 1], [], [])]
-    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100, numpy.random.default_rng(0), 2)
+    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100,
+                                numpy.random.default_rng(0), 2)
     assert sorted(batch.pairs.tolist()) == [[0, 1], [1, 0]]
 
 
@@ -109,8 +110,9 @@ def test_dynamic_sampling_scales_with_gold_counts():
         _targets([[0, 1], [2, 3], [5, 6]], [1, 1, 1], [[0, 1]], [[1, 0]]),
         _targets([], [], [], []),
     ]
-    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=100, neg_relation_count=100,
-                                rng=numpy.random.default_rng(0), n_relation_labels=2, neg_per_gold=2)
+    batch = training_candidates(docs, SentenceNgramSuggester(3)(docs), targets, neg_entity_count=100,
+                                neg_relation_count=100, rng=numpy.random.default_rng(0), n_relation_labels=2,
+                                neg_per_gold=2)
     assert (batch.span_docs == 0).sum() == 3 + 2 * 3
     assert (batch.span_docs == 1).sum() == 2  # no gold: still neg_per_gold negatives
     assert len(batch.pairs) == 1 + 2  # one gold relation -> two negative pairs
@@ -122,7 +124,8 @@ def test_negative_pairs_follow_the_inference_pair_rule():
     nlp = spacy.blank("en")
     doc = Doc(nlp.vocab, words="a b c d".split())
     targets = [_targets([[0, 2], [1, 2], [3, 4]], [1, 1, 1], [], [])]
-    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100, numpy.random.default_rng(0), 2)
+    batch = training_candidates([doc], SentenceNgramSuggester(2)([doc]), targets, 0, 100,
+                                numpy.random.default_rng(0), 2)
     assert sorted(batch.pairs.tolist()) == [[0, 2], [1, 2], [2, 0], [2, 1]]
 
 

@@ -51,7 +51,9 @@ def test_round_trip_keeps_entities_relations_and_tokens(tmp_path):
 def test_offsets_out_of_range_names_record_and_field(tmp_path):
     records = [GOOD, bad(entities=[{"type": "Peop", "start": 4, "end": 9}], relations=[])]
     problems, message = problems_of(tmp_path, records)
-    assert problems == ["record 1 (orig_id 7): entities[0]: offsets [4, 9) out of range for 6 tokens (need 0 <= start < end <= 6)"]
+    assert problems == [
+        "record 1 (orig_id 7): entities[0]: offsets [4, 9) out of range for 6 tokens (need 0 <= start < end <= 6)"
+    ]
     assert "data.json" in message and "nothing was written" in message
 
 
@@ -110,11 +112,13 @@ def test_duplicates_are_merged_and_counted(tmp_path):
 def test_cli_reports_and_fails_on_bad_input(tmp_path):
     path = write(tmp_path, [bad(entities=[{"type": "Peop", "start": 3, "end": 2}], relations=[])])
     out = tmp_path / "out.spacy"
-    result = subprocess.run([sys.executable, "-m", "spacy_jere", "convert", str(path), str(out)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "spacy_jere", "convert", str(path), str(out)],
+                            capture_output=True, text=True)
     assert result.returncode == 1
     assert "record 0 (orig_id 7): entities[0]: offsets [3, 2) out of range" in result.stderr
     assert not out.exists()
     good = write(tmp_path, [GOOD], "good.json")
-    result = subprocess.run([sys.executable, "-m", "spacy_jere", "convert", str(good), str(out)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "spacy_jere", "convert", str(good), str(out)],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "1 docs" in result.stdout and "1 relations" in result.stdout

@@ -16,9 +16,12 @@ MODELS = {
         "relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": "additive"},
     },
     "paper_004": {
-        "head": {**head_config("spacy_jere.TwoPhaseHead.v1"), "relation_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"}},
+        "head": {**head_config("spacy_jere.TwoPhaseHead.v1"),
+                 "relation_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"}},
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "gated"},
-        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"},
+        "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"
+        },
     },
 }
 

@@ -83,19 +83,21 @@ def test_tok2vec_pipeline_learns_and_reloads(tok2vec_model):
 def test_evaluate_cli(tok2vec_model, tmp_path):
     model_dir, corpus = tok2vec_model
     out = tmp_path / "scores.json"
-    result = subprocess.run([sys.executable, "-m", "spacy_jere", "evaluate", str(model_dir), str(corpus), "--output", str(out)],
-                            capture_output=True, text=True)
+    command = [sys.executable, "-m", "spacy_jere", "evaluate", str(model_dir), str(corpus), "--output", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "rel_strict" in result.stdout and "Work_For" in result.stdout
     scores = json.loads(out.read_text())
     assert 0.0 <= scores["rel_strict_f"] <= 1.0 and "ent_per_type" in scores
-    result = subprocess.run([sys.executable, "-m", "spacy", "evaluate", str(model_dir), str(corpus)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "spacy", "evaluate", str(model_dir), str(corpus)],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_extract_cli(tok2vec_model):
     model_dir, _ = tok2vec_model
-    result = subprocess.run([sys.executable, "-m", "spacy_jere", "extract", str(model_dir), TEXTS[0]], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "spacy_jere", "extract", str(model_dir), TEXTS[0]],
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["text"] == TEXTS[0] and isinstance(out["entities"], list) and isinstance(out["relations"], list)

@@ -57,7 +57,9 @@ def test_gated_relation_fusion_needs_token_width_spans():
 def test_loss_decreases_with_paper_004_parts(nlp, fusion):
     model = {
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": fusion},
-        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": fusion},
+        "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": fusion
+        },
     }
     nlp.add_pipe("span_relation", config={"model": model})
     losses = train(nlp, make_examples(nlp), n_iter=15)
@@ -67,8 +69,9 @@ def test_loss_decreases_with_paper_004_parts(nlp, fusion):
 
 
 def test_bad_fusion_name(nlp):
+    span_encoder = {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "sum"}
     with pytest.raises(ValueError, match="fusion must be one of concat, gated"):
-        nlp.add_pipe("span_relation", config={"model": {"span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "sum"}}})
+        nlp.add_pipe("span_relation", config={"model": {"span_encoder": span_encoder}})
 
 
 @pytest.mark.parametrize("global_features", [False, True])

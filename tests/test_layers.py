@@ -1,14 +1,8 @@
 import pytest
 import torch
 
-from spacy_jere.architectures import (
-    linear_classifier,
-    max_pool_span_encoder,
-    mlp_classifier,
-    spert_head,
-    spert_relation_encoder,
-    two_phase_head,
-)
+from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, mlp_classifier, spert_relation_encoder
+from spacy_jere.heads import spert_head, two_phase_head
 from spacy_jere.layers.net import build_net
 from spacy_jere.layers.pairing import candidate_pairs, suppress_overlaps
 from spacy_jere.layers.pooling import RangeMaxTable
@@ -28,7 +22,7 @@ def test_range_max_matches_brute_force():
     lengths = torch.randint(1, 20, (200,))
     ends = torch.minimum(starts + lengths, torch.tensor(37))
     pooled = RangeMaxTable(tokens, max_range=20).query(starts, ends)
-    expected = torch.stack([tokens[s:e].max(0).values for s, e in zip(starts.tolist(), ends.tolist())])
+    expected = torch.stack([tokens[s:e].max(0).values for s, e in zip(starts.tolist(), ends.tolist(), strict=True)])
     assert torch.equal(pooled, expected)
 
 
@@ -44,7 +38,8 @@ def test_range_max_empty_ranges_are_zero_and_gradients_flow():
 def test_range_max_single_token_and_empty_table():
     tokens = torch.randn(1, 4)
     assert torch.equal(RangeMaxTable(tokens, 1).query(torch.tensor([0]), torch.tensor([1])), tokens)
-    empty = RangeMaxTable(torch.zeros(0, 4), 1).query(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+    none = torch.zeros(0, dtype=torch.long)
+    empty = RangeMaxTable(torch.zeros(0, 4), 1).query(none, none)
     assert empty.shape == (0, 4)
 
 
@@ -103,7 +98,8 @@ def test_candidate_pairs_max_pairs_counts_what_it_drops():
 
 
 def test_candidate_pairs_none_with_fewer_than_two_entities():
-    pairs, _ = candidate_pairs(*_logits([1, 0]), torch.tensor([[0, 1], [1, 2]]), torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 0)
+    zeros = torch.zeros(2, dtype=torch.long)
+    pairs, _ = candidate_pairs(*_logits([1, 0]), torch.tensor([[0, 1], [1, 2]]), zeros, zeros, 0)
     assert pairs.shape == (0, 2)
 
 
@@ -113,7 +109,8 @@ def test_net_forward_training_and_inference():
     spans = torch.tensor([[0, 1], [2, 4], [4, 6]])
     sents = torch.tensor([[0, 6]] * 3)
     zeros = torch.zeros(3, dtype=torch.long)
-    out = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]), span_types=torch.tensor([1, 2, 0]))
+    out = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1], [2, 0]]),
+              span_types=torch.tensor([1, 2, 0]))
     assert out["span_logits"].shape == (3, 3) and out["relation_logits"].shape == (2, 2)
     net.eval()
     out = net(tokens, spans, sents, zeros, zeros)

@@ -2,16 +2,17 @@
 classifier (ASpERT) trains."""
 import numpy
 import pytest
-
 from thinc.api import NumpyOps
 
-from spacy_jere.architectures import linear_classifier, spert_head
+from spacy_jere.architectures import linear_classifier
+from spacy_jere.heads import spert_head
 
 from .conftest import make_examples, train
 
 
 def loss_of(head, span_logits, span_targets, rel_logits, rel_targets):
-    outputs = {"span_logits": numpy.array(span_logits, "float32"), "relation_logits": numpy.array(rel_logits, "float32")}
+    outputs = {"span_logits": numpy.array(span_logits, "float32"),
+               "relation_logits": numpy.array(rel_logits, "float32")}
     result = head.loss(NumpyOps(), outputs, numpy.array(span_targets), numpy.array(rel_targets, dtype="float32"))
     assert result.total == pytest.approx(sum(result.terms.values()))
     return result.total, (result.gradients["span_logits"], result.gradients["relation_logits"])

@@ -7,14 +7,20 @@ import pytest
 from .conftest import TRAIN_DATA, head_config, make_examples, train
 
 PARTS = {
-    "span_attention": {"span_encoder": {"@architectures": "spacy_jere.AttentionSpanEncoder.v1", "sentence_attention": "dot"}},
-    "relation_attention": {"relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": "general"}},
+    "span_attention": {
+        "span_encoder": {"@architectures": "spacy_jere.AttentionSpanEncoder.v1", "sentence_attention": "dot"}
+    },
+    "relation_attention": {
+        "relation_encoder": {"@architectures": "spacy_jere.AttentionRelationEncoder.v1", "attention": "general"}
+    },
     "mlp": {"head": {"span_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"},
                      "relation_classifier": {"@architectures": "spacy_jere.MLPClassifier.v1"}}},
     "two_phase": {"head": head_config("spacy_jere.TwoPhaseHead.v1")},
     "gated_global": {
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": "gated"},
-        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"},
+        "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": True, "fusion": "gated"
+        },
     },
     "two_phase_gate": {
         "head": head_config("spacy_jere.TwoPhaseHead.v1", phase_two_features="gate"),

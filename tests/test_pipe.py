@@ -87,7 +87,7 @@ def test_save_load_and_docbin(trained, tmp_path):
     docs = list(trained.pipe(texts))
     trained.to_disk(tmp_path / "model")
     reloaded = spacy.load(tmp_path / "model")
-    for doc, again in zip(docs, reloaded.pipe(texts)):
+    for doc, again in zip(docs, reloaded.pipe(texts), strict=True):
         assert gold_items(doc) == gold_items(again)
         assert [r.score for r in doc._.relations] == pytest.approx([r.score for r in again._.relations], abs=1e-5)
     doc_bin = DocBin(store_user_data=True, docs=docs)
@@ -104,7 +104,7 @@ def test_decoding_settings_can_change_at_load_time(trained, tmp_path):
     assert pipe.head.entity_overlap == "flat" and pipe.head.relation_threshold == 0.9
     for doc in flat.pipe([words for words, _, _ in TRAIN_DATA]):
         spans = sorted((s.start, s.end) for s in doc.spans["entities"])
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # no overlaps
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlaps
         assert all(r.score > 0.9 for r in doc._.relations)
 
 
@@ -133,7 +133,8 @@ def test_relation_argument_not_a_gold_entity_fails_at_initialize(nlp):
     gold = examples[1].reference
     outside = Span(gold, 2, 3, label="Peop")  # "lives": not in doc.spans
     gold._.relations = [Relation(outside, gold.spans["entities"][1], "Live_In")]
-    with pytest.raises(ValueError, match=r"training example 1: relation 0 \(Live_In\) has head 'lives' \[2:3\] 'Peop', which is not an entity"):
+    message = r"training example 1: relation 0 \(Live_In\) has head 'lives' \[2:3\] 'Peop', which is not an entity"
+    with pytest.raises(ValueError, match=message):
         nlp.initialize(lambda: examples)
 
 
@@ -154,7 +155,8 @@ def test_no_entities_fails_at_initialize(nlp):
         ({"neg_entity_count": -1}, "neg_entity_count must be >= 0"),
         ({"model": {"head": {"entity_overlap": "nested"}}}, "entity_overlap must be one of allow, flat, got 'nested'"),
         ({"model": {"head": {"max_pairs": -1}}}, "max_pairs must be >= 0"),
-        ({"model": {"head": {"relation_label_loss": "max"}}}, "relation_label_loss must be one of sum, mean, got 'max'"),
+        ({"model": {"head": {"relation_label_loss": "max"}}},
+         "relation_label_loss must be one of sum, mean, got 'max'"),
         ({"model": {"learn_rate_scale": 0}}, "learn_rate_scale must be > 0"),
         ({"model": {"span_encoder": {"width_embedding_size": 0}}}, "width_embedding_size must be >= 1"),
         ({"model": {"head": {"span_classifier": {"dropout": 1.0}}}}, "dropout must be in \\[0, 1\\)"),
@@ -166,7 +168,8 @@ def test_config_validation(nlp, config, message):
 
 
 def test_unknown_label_in_dev_is_scored_as_error(trained):
-    examples = make_examples(trained, [("Acme Corp in Boston .", [(0, 2, "Org"), (3, 4, "Event")], [(0, 1, "Happened_In")])])
+    data = [("Acme Corp in Boston .", [(0, 2, "Org"), (3, 4, "Event")], [(0, 1, "Happened_In")])]
+    examples = make_examples(trained, data)
     scores = trained.evaluate(examples)
     assert scores["ent_per_type"]["Event"]["r"] == 0.0
     assert scores["rel_per_type"]["Happened_In"]["r"] == 0.0

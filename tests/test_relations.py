@@ -7,7 +7,8 @@ from .conftest import make_doc
 
 
 def sample(nlp):
-    return make_doc(nlp.vocab, "John Smith works for Acme Corp .", [(0, 2, "Peop"), (4, 6, "Org")], [(0, 1, "Work_For")])
+    return make_doc(nlp.vocab, "John Smith works for Acme Corp .", [(0, 2, "Peop"), (4, 6, "Org")],
+                    [(0, 1, "Work_For")])
 
 
 def as_tuples(doc):

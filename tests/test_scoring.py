@@ -64,7 +64,8 @@ def test_compares_by_characters_across_tokenizations(nlp):
     gold = make_doc(nlp.vocab, WORDS, GOLD_ENTS, GOLD_RELS)
     # Predicted doc tokenized differently ("Acme Corp" -> one token) but same text.
     words = ["John", "Smith", "works", "for", "Acme Corp", "in", "Boston", "."]
-    pred = make_doc(nlp.vocab, words, [(0, 2, "Peop"), (4, 5, "Org"), (6, 7, "Loc")], [(0, 1, "Work_For"), (1, 2, "OrgBased_In")])
+    pred = make_doc(nlp.vocab, words, [(0, 2, "Peop"), (4, 5, "Org"), (6, 7, "Loc")],
+                    [(0, 1, "Work_For"), (1, 2, "OrgBased_In")])
     assert pred.text == gold.text
     scores = score_span_relations([Example(pred, gold)])
     assert scores["ent_f"] == 1.0 and scores["rel_strict_f"] == 1.0

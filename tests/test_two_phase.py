@@ -1,11 +1,11 @@
 """Ji et al. 2022's two-phase head: loss arithmetic, decoding, training."""
 import numpy
 import pytest
+import torch
 from thinc.api import NumpyOps
 
-import torch
-
-from spacy_jere.architectures import linear_classifier, spert_head, spert_relation_encoder, two_phase_head
+from spacy_jere.architectures import linear_classifier, spert_relation_encoder
+from spacy_jere.heads import HeadDims, spert_head, two_phase_head
 from spacy_jere.layers.net import PairInputs
 from spacy_jere.layers.pooling import RangeMaxTable
 from spacy_jere.layers.relation_encoders import tokens_between
@@ -19,7 +19,8 @@ def make_head(two_phase=True, encoder=None, n_entity_classes=3, **settings):
     settings = {"relation_threshold": 0.5, **settings}
     head = (two_phase_head if two_phase else spert_head)(linear_classifier(), linear_classifier(), **settings)
     encoder = encoder or spert_relation_encoder()(token_width=4, span_width=4, n_entity_classes=n_entity_classes)
-    return head, head.build(span_features=4, relation_encoder=encoder, n_entity_classes=n_entity_classes, n_relation_labels=2)
+    dims = HeadDims(token_width=4, span_features=4, n_entity_classes=n_entity_classes, n_relation_labels=2)
+    return head, head.build(dims, encoder)
 
 
 def test_two_phase_loss_by_hand():
@@ -64,7 +65,9 @@ def two_phase_config(global_features=True, fusion="gated"):
     return {"model": {
         "head": head_config("spacy_jere.TwoPhaseHead.v1"),
         "span_encoder": {"@architectures": "spacy_jere.MaxPoolSpanEncoder.v1", "fusion": fusion},
-        "relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": global_features, "fusion": fusion},
+        "relation_encoder": {
+            "@architectures": "spacy_jere.SpERTRelationEncoder.v1", "global_features": global_features, "fusion": fusion
+        },
     }}
 
 
@@ -91,7 +94,8 @@ def test_two_phase_entity_only_and_reload(nlp, tmp_path):
     assert doc._.relations == ()
     nlp.to_disk(tmp_path / "m")
     again = spacy.load(tmp_path / "m")("John Smith works for Acme Corp in Boston .")
-    assert [(s.start, s.end, s.label_) for s in again.spans["entities"]] == [(s.start, s.end, s.label_) for s in doc.spans["entities"]]
+    entities = [(s.start, s.end, s.label_) for s in doc.spans["entities"]]
+    assert [(s.start, s.end, s.label_) for s in again.spans["entities"]] == entities
 
 
 def test_phase_two_gate_is_a_convex_mix_of_phase_one_and_typed_features():
@@ -119,7 +123,8 @@ def test_phase_two_gate_is_a_convex_mix_of_phase_one_and_typed_features():
 
 
 def test_phase_two_gate_needs_global_features(nlp, examples):
-    nlp.add_pipe("span_relation", config={"model": {"head": head_config("spacy_jere.TwoPhaseHead.v1", phase_two_features="gate")}})
+    head = head_config("spacy_jere.TwoPhaseHead.v1", phase_two_features="gate")
+    nlp.add_pipe("span_relation", config={"model": {"head": head}})
     with pytest.raises(ValueError, match="global_features = true"):
         nlp.initialize(lambda: examples)
     with pytest.raises(ValueError, match="must be one of"):

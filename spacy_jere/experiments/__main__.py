@@ -99,68 +99,106 @@ def main(argv=None) -> None:
     try:
         command(args, load_sources())
     except ConfigSourceError as err:
-        raise SystemExit(str(err))
+        raise SystemExit(str(err)) from None
 
 
 def command(args, sources: dict) -> None:
     rows = getattr(args, "rows", None)
     if rows == ["all"]:
         rows = list(sources["rows"])
-    if args.command == "run":
-        from .runner import run
+    COMMANDS[args.command](args, rows, sources)
 
-        run(rows, args.dataset, args.seeds, sources, args.gpu_id, args.threads, args.force)
-    elif args.command == "rescore":
-        from .runner import rescore
 
-        rescore(rows, args.dataset, args.gpu_id)
-    elif args.command == "speed":
-        from .speed import measure_speed
+def _run(args, rows, sources) -> None:
+    from .runner import run
 
-        out = args.out or layout.speed_file(args.dataset)
-        measure_speed(rows, args.dataset, sources, out, args.docs, args.batch_size)
-    elif args.command == "inference":
-        from .inference import of_row
+    run(rows, args.dataset, args.seeds, sources, args.gpu_id, args.threads, args.force)
 
-        of_row(args.row, args.dataset, args.out or layout.inference_file(args.dataset, args.row), args.gpu_id)
-    elif args.command == "inference-model":
-        from .inference import measure, write
 
-        write(measure(args.model, args.dev, args.batch_size, args.repeats, not args.no_scaling, args.gpu_id), args.out)
-    elif args.command == "training":
-        import json
+def _rescore(args, rows, sources) -> None:
+    from .runner import rescore
 
-        from .training import DEFAULT_CONFIG, compare, measure
+    rescore(rows, args.dataset, args.gpu_id)
 
-        config = args.config or DEFAULT_CONFIG
-        if args.child:
-            print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, config, args.gpu_id)))
-        elif not args.out:
-            raise SystemExit("training: --out is required (bench/training_cost/<dataset>.json)")
-        else:
-            compare(args.train, args.out, args.steps, args.batch_size, config, args.gpu_id)
-    elif args.command == "attention":
-        from .attention import measure
 
-        measure(args.out, args.sentences, args.words, args.max_width, args.width, args.variant, args.threads)
-    elif args.command == "report":
-        from .report import write_report
+def _speed(args, rows, sources) -> None:
+    from .speed import measure_speed
 
-        for path in write_report():
-            print(f"wrote {path}")
-    elif args.command == "export":
-        from .configs import export_row
+    out = args.out or layout.speed_file(args.dataset)
+    measure_speed(rows, args.dataset, sources, out, args.docs, args.batch_size)
 
-        export_row(args.row, args.out, sources)
-        print(f"wrote {args.out}")
-    elif args.command == "export-configs":
-        from .configs import export_configs
 
-        stale = export_configs(check=args.check)
-        for path in stale:
-            print(f"{'out of date' if args.check else 'wrote'}: {path}")
-        if args.check and stale:
-            raise SystemExit(f"{len(stale)} config(s) out of date: run `python -m spacy_jere.experiments export-configs`")
+def _inference(args, rows, sources) -> None:
+    from .inference import of_row
+
+    of_row(args.row, args.dataset, args.out or layout.inference_file(args.dataset, args.row), args.gpu_id)
+
+
+def _inference_model(args, rows, sources) -> None:
+    from .inference import measure, write
+
+    write(measure(args.model, args.dev, args.batch_size, args.repeats, not args.no_scaling, args.gpu_id), args.out)
+
+
+def _training(args, rows, sources) -> None:
+    import json
+
+    from .training import DEFAULT_CONFIG, compare, measure
+
+    config = args.config or DEFAULT_CONFIG
+    if args.child:
+        print(json.dumps(measure(args.child, args.train, args.steps, args.batch_size, config, args.gpu_id)))
+    elif not args.out:
+        raise SystemExit("training: --out is required (bench/training_cost/<dataset>.json)")
+    else:
+        compare(args.train, args.out, args.steps, args.batch_size, config, args.gpu_id)
+
+
+def _attention(args, rows, sources) -> None:
+    from .attention import measure
+
+    measure(args.out, args.sentences, args.words, args.max_width, args.width, args.variant, args.threads)
+
+
+def _report(args, rows, sources) -> None:
+    from .report import write_report
+
+    for path in write_report():
+        print(f"wrote {path}")
+
+
+def _export(args, rows, sources) -> None:
+    from .configs import export_row
+
+    export_row(args.row, args.out, sources)
+    print(f"wrote {args.out}")
+
+
+def _export_configs(args, rows, sources) -> None:
+    from .configs import export_configs
+
+    stale = export_configs(check=args.check)
+    for path in stale:
+        print(f"{'out of date' if args.check else 'wrote'}: {path}")
+    if args.check and stale:
+        raise SystemExit(
+            f"{len(stale)} config(s) out of date: run `python -m spacy_jere.experiments export-configs`"
+        )
+
+
+# Each subcommand's function, called with the parsed args, the rows (`all` expanded) and the config sources.
+COMMANDS = {
+    "run": _run,
+    "rescore": _rescore,
+    "speed": _speed,
+    "inference": _inference,
+    "inference-model": _inference_model,
+    "training": _training,
+    "attention": _attention,
+    "report": _report,
+    "export": _export,
+    "export-configs": _export_configs,
+}
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def joined_docs(sentences, target_words, n_docs):
     return docs
 
 
-def measure(model: str, dev: Path, batch_size: int = 8, repeats: int = 3, scaling: bool = True, gpu_id: int = -1) -> dict:
+def measure(
+    model: str, dev: Path, batch_size: int = 8, repeats: int = 3, scaling: bool = True, gpu_id: int = -1
+) -> dict:
     import spacy
     import torch
     from spacy.tokens import DocBin
@@ -93,7 +95,8 @@ def write(results: dict, out: Path) -> None:
     print(f"| full | {inf['full_docs_per_s']:.1f} | {inf['full_words_per_s']:.0f} |")
     print(f"| encoder only | {inf['encoder_only_docs_per_s']:.1f} | {inf['encoder_only_words_per_s']:.0f} |")
     print(f"\nfull / encoder-only time: {inf['time_ratio_full_over_encoder']:.3f}\n")
-    print("| words/doc | full ms/doc | encoder ms/doc | head ms/doc | head ms per 1k words |\n| --- | --- | --- | --- | --- |")
+    print("| words/doc | full ms/doc | encoder ms/doc | head ms/doc | head ms per 1k words |\n"
+          "| --- | --- | --- | --- | --- |")
     for row in results["scaling"]:
         print(f"| {row['mean_words']:.0f} | {row['full_ms_per_doc']:.1f} | {row['encoder_only_ms_per_doc']:.1f} "
               f"| {row['head_ms_per_doc']:.1f} | {row['head_ms_per_1000_words']:.1f} |")

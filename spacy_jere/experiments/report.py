@@ -96,9 +96,15 @@ def load_json(path):
 ACCURACY_ROWS = ("baseline", "spert_recipe", "spert_adamw", "adamw")
 
 
+def prf(m, prefix):
+    """P / R / F1 of a metric group, the spread (min-max over seeds) on F1 only."""
+    return " / ".join(fmt(m[f"{prefix}_{k}"], spread=False) for k in "pr") + " / " + fmt(m[f"{prefix}_f"])
+
+
 def accuracy_table(results, rows=ACCURACY_ROWS):
     lines = [
-        "| dataset (train -> dev) | config | entity decoding | seeds | entity P / R / F1 | rel P / R / F1 | rel_strict P / R / F1 | macro F1 ent / rel / rel_strict | training s | training peak RSS MiB |",
+        "| dataset (train -> dev) | config | entity decoding | seeds | entity P / R / F1 | rel P / R / F1 "
+        "| rel_strict P / R / F1 | macro F1 ent / rel / rel_strict | training s | training peak RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, by_row in sorted(results.items()):
@@ -109,11 +115,11 @@ def accuracy_table(results, rows=ACCURACY_ROWS):
             for overlap, m in e["by_entity_overlap"].items():
                 if not m["n"]:
                     continue
-                prf = lambda p: " / ".join(fmt(m[f"{p}_{k}"], spread=False) for k in "pr") + " / " + fmt(m[f"{p}_f"])
                 macro = " / ".join(fmt(m[f"{p}_macro_f"], spread=False) for p in ("ent", "rel", "rel_strict"))
                 lines.append(
-                    f"| {dataset} | {row} | {overlap} | {m['n']} | {prf('ent')} | {prf('rel')} | {prf('rel_strict')} "
-                    f"| {macro} | {fmt(e['train_seconds'], 0)} | {fmt(e['train_peak_rss_mib'], 0, spread=False)} |"
+                    f"| {dataset} | {row} | {overlap} | {m['n']} | {prf(m, 'ent')} | {prf(m, 'rel')} "
+                    f"| {prf(m, 'rel_strict')} | {macro} | {fmt(e['train_seconds'], 0)} "
+                    f"| {fmt(e['train_peak_rss_mib'], 0, spread=False)} |"
                 )
     return "\n".join(lines)
 
@@ -125,7 +131,8 @@ def per_type_table(results, rows=ACCURACY_ROWS):
             for table, stats in by_row[row]["per_type"].items():
                 kind = "entity" if table.startswith("ent") else "rel_strict"
                 for label, stat in stats.items():
-                    lines.append(f"| {dataset} | {row} | {by_row[row]['per_type_decoding']} | {kind} {label} | {fmt(stat)} |")
+                    decoding = by_row[row]["per_type_decoding"]
+                    lines.append(f"| {dataset} | {row} | {decoding} | {kind} {label} | {fmt(stat)} |")
     return "\n".join(lines)
 
 
@@ -145,7 +152,8 @@ def ablation_table(results, speed, row_order):
     F1, the rel_strict change against the baseline with the same decoding, and the
     row's speed (the same on both lines: decoding does not change it measurably)."""
     lines = [
-        "| dataset | row | entity decoding | seeds | entity F1 | rel F1 | rel_strict F1 | macro F1 ent / rel / rel_strict | rel_strict vs baseline | training s/epoch | inference docs/s |",
+        "| dataset | row | entity decoding | seeds | entity F1 | rel F1 | rel_strict F1 "
+        "| macro F1 ent / rel / rel_strict | rel_strict vs baseline | training s/epoch | inference docs/s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, rows in sorted(results.items()):
@@ -172,7 +180,8 @@ def ablation_table(results, speed, row_order):
                     delta = f"{m['rel_strict_f']['mean'] - b['rel_strict_f']['mean']:+.2f}"
                 macro = " / ".join(fmt(m[f"{p}_macro_f"], spread=False) for p in ("ent", "rel", "rel_strict"))
                 lines.append(
-                    f"| {dataset} | {row} ({e['paper']}) | {overlap} | {m['n']} | {fmt(m['ent_f'])} | {fmt(m['rel_f'])} "
+                    f"| {dataset} | {row} ({e['paper']}) | {overlap} | {m['n']} "
+                    f"| {fmt(m['ent_f'])} | {fmt(m['rel_f'])} "
                     f"| {fmt(m['rel_strict_f'])} | {macro} | {delta} | {epoch} | {rate_text} |"
                 )
     return "\n".join(lines)
@@ -192,7 +201,8 @@ def fast_recipe_table(results, speed, row_order):
     sp = ((speed.get("conll04") or {}).get("rows")) or {}
     budget = FAST_RECIPE_TIME_SHARE * SPERT_CONLL04["train_seconds"]
     lines = [
-        f"| row | decoding | seeds | entity F1 (>= {SPERT_CONLL04['ent_f']}) | rel_strict F1 (>= {SPERT_CONLL04['rel_strict_f']}) "
+        f"| row | decoding | seeds | entity F1 (>= {SPERT_CONLL04['ent_f']}) "
+        f"| rel_strict F1 (>= {SPERT_CONLL04['rel_strict_f']}) "
         f"| both reached (mean) | epochs | est. training s (<= {budget:.0f}) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -205,7 +215,8 @@ def fast_recipe_table(results, speed, row_order):
             m = e["by_entity_overlap"][overlap]
             if not m["n"]:
                 continue
-            reached = m["ent_f"]["mean"] >= SPERT_CONLL04["ent_f"] and m["rel_strict_f"]["mean"] >= SPERT_CONLL04["rel_strict_f"]
+            reached = (m["ent_f"]["mean"] >= SPERT_CONLL04["ent_f"]
+                       and m["rel_strict_f"]["mean"] >= SPERT_CONLL04["rel_strict_f"])
             lines.append(f"| {row} | {overlap} | {m['n']} | {fmt(m['ent_f'])} | {fmt(m['rel_strict_f'])} "
                          f"| {'yes' if reached else 'no'} | {epochs or '-'} | {estimate} |")
     return "\n".join(lines)
@@ -230,9 +241,11 @@ def speed_section(inference, training, other_inference=None):
     if inference:
         inf = inference["inference"]
         lines += [
-            f"Inference on CoNLL04 dev ({inference['docs']} docs, batch {inference['batch_size']}, best of 3, same run): "
+            f"Inference on CoNLL04 dev ({inference['docs']} docs, batch {inference['batch_size']}, best of 3, "
+            "same run): "
             f"full pipeline {inf['full_docs_per_s']:.1f} docs/s ({inf['full_words_per_s']:.0f} words/s), "
-            f"encoder only {inf['encoder_only_docs_per_s']:.1f} docs/s ({inf['encoder_only_words_per_s']:.0f} words/s): "
+            f"encoder only {inf['encoder_only_docs_per_s']:.1f} docs/s "
+            f"({inf['encoder_only_words_per_s']:.0f} words/s): "
             f"time ratio **{inf['time_ratio_full_over_encoder']:.2f}** (target <= 1.15). "
             f"Peak RSS of the inference process {inference['peak_rss_mib']:.0f} MiB.",
             "",
@@ -241,15 +254,16 @@ def speed_section(inference, training, other_inference=None):
             lines += ["| words/doc | full ms/doc | encoder ms/doc | our head ms/doc | head ms per 1k words |",
                       "| --- | --- | --- | --- | --- |"]
             for r in inference["scaling"]:
-                lines.append(f"| {r['mean_words']:.0f} | {r['full_ms_per_doc']:.1f} | {r['encoder_only_ms_per_doc']:.1f} "
-                             f"| {r['head_ms_per_doc']:.1f} | {r['head_ms_per_1000_words']:.1f} |")
+                lines.append(f"| {r['mean_words']:.0f} | {r['full_ms_per_doc']:.1f} "
+                             f"| {r['encoder_only_ms_per_doc']:.1f} | {r['head_ms_per_doc']:.1f} "
+                             f"| {r['head_ms_per_1000_words']:.1f} |")
             lines.append("")
     lines += other_inference_lines(other_inference or {})
     if training:
         best = training["best_seconds_per_step"]
         lines += [
-            f"Training cost (CoNLL04 train, batch {training['batch_size']}, {training['runs'][0]['steps']} steps after 5 "
-            f"warm-up, best of 2 interleaved runs each): {best['span_relation']:.3f} s/step with our head vs "
+            f"Training cost (CoNLL04 train, batch {training['batch_size']}, {training['runs'][0]['steps']} steps "
+            f"after 5 warm-up, best of 2 interleaved runs each): {best['span_relation']:.3f} s/step with our head vs "
             f"{best['tagger']:.3f} s/step with a tagger on the same listener: ratio "
             f"**{training['ratio_span_relation_over_tagger']:.2f}** (target <= 1.3). Peak RSS "
             f"{max(r['peak_rss_mib'] for r in training['runs'] if r['head'] == 'span_relation'):.0f} MiB (ours) vs "
@@ -274,8 +288,12 @@ def gather(bench: Path = layout.BENCH) -> dict:
     runs = load_runs(bench)
     speed = {p.stem: load_json(p) for p in sorted((bench / "speed").glob("*.json"))}
     inference_path = layout.inference_file("conll04", "baseline", bench)
-    other_inference = {p.stem: load_json(p) for p in sorted(inference_path.parent.glob("*.json")) if p != inference_path}
-    machines = sorted({json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs})
+    other_inference = {
+        p.stem: load_json(p) for p in sorted(inference_path.parent.glob("*.json")) if p != inference_path
+    }
+    machines = sorted(
+        {json.dumps(r["machine"], sort_keys=True) for rows in runs.values() for rs in rows.values() for r in rs}
+    )
     return {"accuracy": aggregate(runs), "speed": speed, "inference": load_json(inference_path),
             "training": load_json(layout.training_cost_file("conll04", bench)), "other_inference": other_inference,
             "machines": [json.loads(m) for m in machines]}
@@ -314,8 +332,9 @@ def markdown(everything: dict, row_order: list) -> str:
         "Machine(s):",
         *machine_lines,
         "",
-        "## Accuracy (`baseline` = `configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; `spert_adamw` = the same with SpERT's "
-        "optimizer and relation loss; `adamw` = `configs/cpu.cfg` with SpERT's optimizer and relation loss)",
+        "## Accuracy (`baseline` = `configs/cpu.cfg`; `spert_recipe` = SpERT's own hyperparameters; "
+        "`spert_adamw` = the same with SpERT's optimizer and relation loss; `adamw` = `configs/cpu.cfg` with "
+        "SpERT's optimizer and relation loss)",
         "",
         "Training s is the wall time of each run as it ran (`train_seconds` in its JSON): runs with "
         "`threads = 1` were trained two or three at a time on the 2 cores, so they took up to about twice "
@@ -336,7 +355,8 @@ def markdown(everything: dict, row_order: list) -> str:
         "Entity decoding: `allow` = SpERT's (every span classified as an entity is one; overlaps allowed), "
         "`flat` = `entity_overlap = \"flat\"` (of overlapping predicted entities the most confident is kept, "
         "before pairing); both are scores of the same trained weights. "
-        "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from `python -m spacy_jere.experiments speed`, "
+        "Training s/epoch and inference docs/s (CoNLL04 dev, batch 8) come from "
+        "`python -m spacy_jere.experiments speed`, "
         "rows measured one after the other on an otherwise idle machine (training: about 480 train sentences "
         "after 5 warm-up steps, at the row's own batch size; inference best of 3); the accuracy runs themselves "
         "may have shared the CPU. Speed depends on the config, not on the training data, so it was measured "

@@ -152,7 +152,8 @@ def rescore(rows: list, dataset: str, gpu_id: int) -> None:
             result["metrics"] = metrics[result["entity_overlap"]]
             result_path.write_text(json.dumps(result, indent=1, sort_keys=True))
             print(f"[{dataset} {row} {result_path.stem}] " + "; ".join(
-                f"{k}: ent F1 {100 * m['ent_f']:.2f} rel_strict F1 {100 * m['rel_strict_f']:.2f}" for k, m in metrics.items()))
+                f"{k}: ent F1 {100 * m['ent_f']:.2f} rel_strict F1 {100 * m['rel_strict_f']:.2f}"
+                for k, m in metrics.items()))
 
 
 def trained_model(dataset: str, row: str) -> Path:

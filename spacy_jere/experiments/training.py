@@ -45,7 +45,7 @@ def examples_for(nlp, train_path: Path, head: str):
             for span in eg.reference.spans["entities"]:
                 for i in range(span.start, span.end):
                     tags[i] = span.label_
-            for token, tag in zip(eg.reference, tags):
+            for token, tag in zip(eg.reference, tags, strict=True):
                 token.tag_ = tag
     return examples
 

@@ -25,6 +25,14 @@ from ..layers.pairing import suppress_overlaps
 ENTITY_OVERLAP = ("allow", "flat")
 
 
+@dataclass(frozen=True)
+class HeadDims:
+    token_width: int
+    span_features: int  # span representation + context, what the span classifier reads
+    n_entity_classes: int  # entity labels + "none"
+    n_relation_labels: int
+
+
 class EntityDecision(NamedTuple):
     labels: torch.Tensor  # (S,) long: 0 = no entity, else the 1-based entity label
     confidence: torch.Tensor  # (S,) what ranks entities (overlaps, the pair cap)
@@ -66,9 +74,8 @@ class Head:
         self.entity_loss_weight = entity_loss_weight
         self.relation_loss_weight = relation_loss_weight
 
-    def build(self, span_features: int, relation_encoder: nn.Module, n_entity_classes: int,
-              n_relation_labels: int) -> "HeadModule":
-        return self.module_class(self, span_features, relation_encoder, n_entity_classes, n_relation_labels)
+    def build(self, dims: HeadDims, relation_encoder: nn.Module) -> "HeadModule":
+        return self.module_class(self, dims, relation_encoder)
 
     def loss(self, ops, outputs: Dict[str, object], span_targets, pair_targets) -> HeadLoss:
         """Loss and gradients of the net's differentiable ``outputs`` (thinc arrays on the
@@ -78,10 +85,10 @@ class Head:
 
 
 class HeadModule(nn.Module):
-    def __init__(self, settings: Head, n_relation_labels: int):
+    def __init__(self, settings: Head, dims: HeadDims):
         super().__init__()
         self.settings = settings
-        self.n_relation_labels = n_relation_labels
+        self.n_relation_labels = dims.n_relation_labels
 
     @property
     def max_pairs(self) -> int:

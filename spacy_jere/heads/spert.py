@@ -3,8 +3,9 @@ type per pair (multi-label, a relation where the probability exceeds the thresho
 from typing import Callable
 
 import torch
+from spacy.util import registry
 
-from .base import EntityDecision, Head, HeadLoss, HeadModule
+from .base import EntityDecision, Head, HeadDims, HeadLoss, HeadModule
 from .losses import bce_with_logits, log_softmax
 
 RELATION_LABEL_LOSS = ("sum", "mean")
@@ -59,12 +60,11 @@ class SpERTHead(Head):
 
 
 class SpERTHeadModule(HeadModule):
-    def __init__(self, settings: SpERTHead, span_features: int, relation_encoder, n_entity_classes: int,
-                 n_relation_labels: int):
-        super().__init__(settings, n_relation_labels)
-        self.span_classifier = settings.span_classifier(n_in=span_features, n_out=n_entity_classes)
+    def __init__(self, settings: SpERTHead, dims: HeadDims, relation_encoder):
+        super().__init__(settings, dims)
+        self.span_classifier = settings.span_classifier(n_in=dims.span_features, n_out=dims.n_entity_classes)
         self.relation_classifier = settings.relation_classifier(
-            n_in=relation_encoder.output_width, n_out=max(n_relation_labels, 1)
+            n_in=relation_encoder.output_width, n_out=max(dims.n_relation_labels, 1)
         )
 
     def score_spans(self, features: torch.Tensor) -> torch.Tensor:
@@ -84,3 +84,28 @@ class SpERTHeadModule(HeadModule):
         probs = torch.sigmoid(relation_logits.detach().float())
         rows, labels = torch.nonzero(probs > self.settings.relation_threshold, as_tuple=True)
         return rows, labels, probs[rows, labels]
+
+
+@registry.architectures("spacy_jere.SpERTHead.v1")
+def spert_head(
+    span_classifier: Callable,
+    relation_classifier: Callable,
+    relation_threshold: float = 0.4,
+    max_pairs: int = 1000,
+    entity_overlap: str = "allow",
+    entity_loss_weight: float = 1.0,
+    relation_loss_weight: float = 1.0,
+    relation_label_loss: str = "sum",
+) -> Head:
+    """SpERT: softmax over (none, types) per span, a sigmoid per relation type per pair.
+    relation_threshold: a pair gets every label whose probability exceeds it.
+    max_pairs: cap on candidate pairs per doc at inference (0: none); the pairs of the
+        least confident entities are dropped, counted and warned about.
+    entity_overlap: "allow" (nested and overlapping entities) or "flat" (of overlapping
+        predicted entities keep the most confident).
+    relation_label_loss: a pair's binary cross-entropies over the labels, "sum" or
+        "mean" (SpERT's code)."""
+    return SpERTHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
+                     relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
+                     entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
+                     relation_label_loss=relation_label_loss)

@@ -18,11 +18,12 @@ fusion; our addition).
 from typing import Callable
 
 import torch
+from spacy.util import registry
 from torch import nn
 
 from ..layers.fusion import GatedFusion
 from ..layers.relation_encoders import tokens_between
-from .base import EntityDecision, Head, HeadLoss, HeadModule
+from .base import EntityDecision, Head, HeadDims, HeadLoss, HeadModule
 from .losses import bce_with_logits, log_softmax
 
 PHASE_TWO_FEATURES = ("replace", "gate")
@@ -89,12 +90,12 @@ class TwoPhaseHead(Head):
 
 
 class TwoPhaseHeadModule(HeadModule):
-    def __init__(self, settings: TwoPhaseHead, span_features: int, relation_encoder, n_entity_classes: int,
-                 n_relation_labels: int):
-        super().__init__(settings, n_relation_labels)
+    def __init__(self, settings: TwoPhaseHead, dims: HeadDims, relation_encoder):
+        super().__init__(settings, dims)
+        span_features, n_relation_labels = dims.span_features, dims.n_relation_labels
         relation_features = relation_encoder.output_width
         self.span_classifier = settings.span_classifier(n_in=span_features, n_out=1)
-        self.span_typer = settings.span_classifier(n_in=span_features, n_out=n_entity_classes - 1)
+        self.span_typer = settings.span_classifier(n_in=span_features, n_out=dims.n_entity_classes - 1)
         self.relation_classifier = settings.relation_classifier(n_in=relation_features, n_out=1)
         self.relation_typer = settings.relation_classifier(n_in=relation_features, n_out=max(n_relation_labels, 1))
         self.phase_two_gate = None
@@ -121,13 +122,16 @@ class TwoPhaseHeadModule(HeadModule):
     def score_pairs(self, encoder, inputs, span_types: torch.Tensor) -> torch.Tensor:
         n_pairs = inputs.pairs.shape[0]
         if n_pairs == 0 or self.n_relation_labels == 0:
-            return self.empty_relation_logits(inputs.span_reps, n_pairs, self.n_relation_labels + (1 if self.n_relation_labels else 0))
+            n_logits = self.n_relation_labels + (1 if self.n_relation_labels else 0)
+            return self.empty_relation_logits(inputs.span_reps, n_pairs, n_logits)
         # An encoder that reads no types gives both phases the same representation, computed once.
         untyped = inputs.encode(encoder, torch.zeros_like(span_types))
         typed = self.phase_two_representation(encoder, inputs, untyped, span_types)
         return torch.cat([self.relation_classifier(untyped), self.relation_typer(typed)], dim=-1)
 
-    def phase_two_representation(self, encoder, inputs, phase_one: torch.Tensor, span_types: torch.Tensor) -> torch.Tensor:
+    def phase_two_representation(
+        self, encoder, inputs, phase_one: torch.Tensor, span_types: torch.Tensor
+    ) -> torch.Tensor:
         """Phase two's pair representation from phase one's (see ``phase_two_features``)."""
         if not getattr(encoder, "uses_entity_types", False):
             return phase_one
@@ -146,3 +150,23 @@ class TwoPhaseHeadModule(HeadModule):
         rows = torch.nonzero(p_relation > self.settings.relation_threshold, as_tuple=True)[0]
         labels = type_probs[rows].argmax(-1)
         return rows, labels, p_relation[rows] * type_probs[rows, labels]
+
+
+@registry.architectures("spacy_jere.TwoPhaseHead.v1")
+def two_phase_head(
+    span_classifier: Callable,
+    relation_classifier: Callable,
+    relation_threshold: float = 0.4,
+    max_pairs: int = 1000,
+    entity_overlap: str = "allow",
+    entity_loss_weight: float = 1.0,
+    relation_loss_weight: float = 1.0,
+    phase_two_features: str = "replace",
+) -> Head:
+    """Ji et al. 2022: binary entity / relation classifiers, then type classifiers over
+    what they keep, trained jointly. phase_two_features: "replace" or "gate" (how phase
+    two's pair representation gets the typed global features; see heads.two_phase)."""
+    return TwoPhaseHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
+                        relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
+                        entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
+                        phase_two_features=phase_two_features)

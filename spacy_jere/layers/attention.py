@@ -78,7 +78,9 @@ class RangeAttention(nn.Module):
         products = (q[rows] * k[cols]).view(-1, self.n_heads, head_width)
         return products.sum(-1) / math.sqrt(head_width)
 
-    def forward(self, queries: torch.Tensor, tokens: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, queries: torch.Tensor, tokens: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor
+    ) -> torch.Tensor:
         n_queries = queries.shape[0]
         if n_queries == 0:
             return tokens.new_zeros((0, self.output_width))
@@ -112,7 +114,9 @@ class RangeAttention(nn.Module):
         max_length = max(int(lengths.max()), 1)
         offsets = torch.arange(max_length, device=tokens.device)
         token_mask = offsets[None, :] < lengths[:, None]  # (R, L)
-        token_index = torch.where(token_mask, ranges[:, :1] + offsets[None, :], torch.zeros_like(token_mask, dtype=ranges.dtype))
+        token_index = torch.where(
+            token_mask, ranges[:, :1] + offsets[None, :], torch.zeros_like(token_mask, dtype=ranges.dtype)
+        )
         per_range = torch.bincount(range_of_query, minlength=n_ranges)
         order = torch.argsort(range_of_query, stable=True)
         sorted_range = range_of_query[order]

@@ -27,7 +27,7 @@ class GatedFusion(nn.Module):
         if len(self.projections):
             if len(parts) != len(self.projections):
                 raise ValueError(f"GatedFusion: built for {len(self.projections)} parts, got {len(parts)}")
-            parts = [project(part) for project, part in zip(self.projections, parts)]
+            parts = [project(part) for project, part in zip(self.projections, parts, strict=True)]
         stacked = torch.stack(parts, dim=1)  # (rows, parts, width)
         weights = torch.softmax(self.gate(stacked).squeeze(-1), dim=-1)
         return (weights.unsqueeze(-1) * stacked).sum(1)

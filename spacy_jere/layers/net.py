@@ -10,6 +10,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
+from ..heads.base import HeadDims
 from .pairing import candidate_pairs
 from .pooling import RangeMaxTable
 
@@ -65,7 +66,8 @@ class SpanRelationNet(nn.Module):
                 labels > 0, decision.confidence, spans, span_docs, span_sentence_ids, head.max_pairs
             )
             span_types = decision.labels
-        relation_logits = head.score_pairs(self.relation_encoder, PairInputs(table, span_reps, spans, pairs, span_sentences), span_types)
+        pair_inputs = PairInputs(table, span_reps, spans, pairs, span_sentences)
+        relation_logits = head.score_pairs(self.relation_encoder, pair_inputs, span_types)
         outputs["relation_logits"] = relation_logits
         outputs.update(head.extra_outputs(table.tokens))
         if inference:
@@ -82,10 +84,7 @@ def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entit
     """The net from its registered parts (builders and a head), once the widths are known."""
     spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
     pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes)
-    head_module = head.build(
-        span_features=spans.output_width + spans.context_width,
-        relation_encoder=pairs,
-        n_entity_classes=n_entity_classes,
-        n_relation_labels=n_relation_labels,
-    )
+    dims = HeadDims(token_width=token_width, span_features=spans.output_width + spans.context_width,
+                    n_entity_classes=n_entity_classes, n_relation_labels=n_relation_labels)
+    head_module = head.build(dims, pairs)
     return SpanRelationNet(spans, pairs, head_module)

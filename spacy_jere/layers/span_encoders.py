@@ -85,7 +85,9 @@ class AttentionSpanEncoder(nn.Module):
         self.head_tail = head_tail
         self.sentence_attention = None
         if sentence_attention:
-            self.sentence_attention = RangeAttention(token_width, token_width, sentence_attention, attention_width, n_heads)
+            self.sentence_attention = RangeAttention(
+                token_width, token_width, sentence_attention, attention_width, n_heads
+            )
         self.token_scorer = nn.Sequential(
             nn.Linear(token_width, attention_hidden), nn.ReLU(), nn.Linear(attention_hidden, 1)
         )
