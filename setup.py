@@ -45,6 +45,7 @@ setup(
             "spacy_jere.sentence_ngram_suggester.v1 = spacy_jere.suggesters:build_sentence_ngram_suggester",
         ],
         "spacy_span_getters": ["spacy_jere.sentence_windows.v1 = spacy_jere.windows:configure_sentence_windows"],
+        "spacy_augmenters": ["spacy_jere.entities_to_ents.v1 = spacy_jere.entity_sources:entities_to_ents"],
         "thinc_optimizers": ["spacy_jere.AdamW.v1 = spacy_jere.optimizers:spert_adamw"],
         "thinc_schedules": ["spacy_jere.warmup_linear_epochs.v1 = spacy_jere.schedules:warmup_linear_epochs"],
         "spacy_scorers": [

@@ -6,6 +6,7 @@ register_extension()
 # Imported for their registrations (architectures, span getters, factories, ...).
 from . import (  # noqa: E402, F401
     architectures,
+    entity_sources,
     optimizers,
     schedules,
     scoring,

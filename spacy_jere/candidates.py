@@ -71,6 +71,8 @@ class CandidateBatch:
     pairs: Optional[Ints2d] = None  # (P, 2) span indices: head, tail (training)
     span_targets: Optional[Ints1d] = None  # (S,) label index, 0 = none
     pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
+    given_types: Optional[Ints1d] = None  # (S,) labels of entities found upstream (inference)
+    given_spans: Optional[list] = None  # (S,) their Spans
 
     def doc_spans(self, i: int) -> Tuple[int, int]:
         """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""

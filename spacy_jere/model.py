@@ -154,6 +154,7 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "span_sentence_ids": as_long(candidates.span_sentence_ids),
         "pairs": as_long(candidates.pairs),
         "span_types": as_long(candidates.span_targets),
+        "given_types": as_long(candidates.given_types),
     }
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:

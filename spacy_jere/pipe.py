@@ -17,6 +17,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, set_dropout_rate
 
 from .candidates import CandidateBatch, inference_candidates, training_candidates
+from .entity_sources import given_candidates, write_ents
 from .heads import Head
 from .model import finish_update
 from .relations import Relation, get_relations, set_relations
@@ -66,6 +67,8 @@ DEFAULT_MAX_SPAN_WIDTH = 10
         "neg_entity_count": 100,
         "neg_relation_count": 100,
         "neg_per_gold": 0,
+        "entities_from": None,
+        "write_ents": False,
         "scorer": {"@scorers": "spacy_jere.span_relation_scorer.v1"},
     },
     default_score_weights={
@@ -75,7 +78,8 @@ DEFAULT_MAX_SPAN_WIDTH = 10
 )
 def make_span_relation(
     nlp: Language, name: str, model: Model, suggester: Callable[[Iterable[Doc]], List[numpy.ndarray]],
-    spans_key: str, neg_entity_count: int, neg_relation_count: int, neg_per_gold: int, scorer: Optional[Callable],
+    spans_key: str, neg_entity_count: int, neg_relation_count: int, neg_per_gold: int, entities_from: Optional[str],
+    write_ents: bool, scorer: Optional[Callable],
 ) -> "SpanRelationExtractor":
     """Entities (nested and overlapping) into ``doc.spans[spans_key]``, typed and
     directed relations between them into ``doc._.relations``.
@@ -85,18 +89,24 @@ def make_span_relation(
     neg_entity_count / neg_relation_count: negatives sampled per doc in training.
     neg_per_gold: if > 0, sample this many negatives per gold item instead (Ji et al.
         2020's dynamic sampling, k = 30 there).
+    entities_from: take the entities from another component, "ents" (doc.ents) or a
+        span group key, and classify only the pairs; training then learns relations
+        between the gold entities (no entity loss) and the pipe writes no entities.
+    write_ents: also write the entities to doc.ents (overlaps: the most confident win).
     The model's head (``[model.head]``) holds the decoding settings (relation_threshold,
     max_pairs, entity_overlap) and the loss weights.
     """
     return SpanRelationExtractor(
         nlp.vocab, model, name, suggester=suggester, spans_key=spans_key, neg_entity_count=neg_entity_count,
-        neg_relation_count=neg_relation_count, neg_per_gold=neg_per_gold, scorer=scorer,
+        neg_relation_count=neg_relation_count, neg_per_gold=neg_per_gold, entities_from=entities_from,
+        write_ents=write_ents, scorer=scorer,
     )
 
 
 class SpanRelationExtractor(TrainablePipe):
     def __init__(self, vocab: Vocab, model: Model, name: str, *, suggester: Callable, spans_key: str,
                  neg_entity_count: int, neg_relation_count: int, neg_per_gold: int,
+                 entities_from: Optional[str] = None, write_ents: bool = False,
                  scorer: Optional[Callable] = None) -> None:
         problems = []
         if not isinstance(spans_key, str) or not spans_key:
@@ -105,6 +115,11 @@ class SpanRelationExtractor(TrainablePipe):
                            ("neg_per_gold", neg_per_gold)):
             if value < 0:
                 problems.append(f"{key} must be >= 0, got {value}")
+        if entities_from is not None and (not isinstance(entities_from, str) or not entities_from):
+            problems.append(f"entities_from must be 'ents' or a span group key, got {entities_from!r}")
+        if entities_from is not None and entities_from == spans_key:
+            problems.append(f"entities_from and spans_key are both {spans_key!r}: the gold entities to train on "
+                            "and the entities another component finds need two places")
         if problems:
             raise ValueError(f"Invalid config for component '{name}': " + "; ".join(problems))
         self.vocab = vocab
@@ -116,8 +131,8 @@ class SpanRelationExtractor(TrainablePipe):
         # initialize, saved with the pipe, and set on the net before its weights load.
         self.cfg = {
             "spans_key": spans_key, "neg_entity_count": neg_entity_count, "neg_relation_count": neg_relation_count,
-            "neg_per_gold": neg_per_gold, "entity_labels": [], "relation_labels": [], "token_width": None,
-            "max_span_width": None,
+            "neg_per_gold": neg_per_gold, "entities_from": entities_from, "write_ents": write_ents,
+            "entity_labels": [], "relation_labels": [], "token_width": None, "max_span_width": None,
         }
         self.n_dropped_pairs = 0
         self.target_stats = TargetStats()
@@ -194,7 +209,14 @@ class SpanRelationExtractor(TrainablePipe):
     # -- inference -----------------------------------------------------------
     def predict(self, docs: Iterable[Doc]) -> Tuple[CandidateBatch, Optional[dict]]:
         docs = list(docs)
-        candidates = inference_candidates(docs, self.suggester(docs))
+        source = self.cfg["entities_from"]
+        if source:
+            rows, types, spans = given_candidates(docs, source, self._labels.entity_ids)
+            candidates = inference_candidates(docs, rows)
+            candidates.given_types = numpy.concatenate(types).astype("int64")
+            candidates.given_spans = [span for doc_spans in spans for span in doc_spans]
+        else:
+            candidates = inference_candidates(docs, self.suggester(docs))
         if len(candidates.spans) == 0:
             return candidates, None
         return candidates, self.model.predict((docs, candidates))
@@ -204,7 +226,7 @@ class SpanRelationExtractor(TrainablePipe):
         docs = list(docs)
         if output is None:
             for doc in docs:
-                doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, attrs={"scores": []})
+                self._write_entities(doc, [], [])
                 set_relations(doc, [])
             return
         if output["n_dropped_pairs"]:
@@ -223,21 +245,36 @@ class SpanRelationExtractor(TrainablePipe):
         for i, doc in enumerate(docs):
             lo, hi = candidates.doc_spans(i)
             offset = candidates.token_offsets[i]
-            rows = lo + numpy.flatnonzero(labels[lo:hi] > 0)
-            entities = {}
-            for row in rows:
-                start, end = candidates.spans[row] - offset
-                entities[row] = Span(doc, int(start), int(end), label=entity_labels[labels[row] - 1])
-            doc.spans[self.spans_key] = SpanGroup(
-                doc, name=self.spans_key, spans=list(entities.values()),
-                attrs={"scores": [float(confidence[row]) for row in rows]},
-            )
+            if candidates.given_spans is not None:
+                entities = {row: candidates.given_spans[row] for row in range(lo, hi)}
+            else:
+                entities = {}
+                for row in lo + numpy.flatnonzero(labels[lo:hi] > 0):
+                    start, end = candidates.spans[row] - offset
+                    entities[row] = Span(doc, int(start), int(end), label=entity_labels[labels[row] - 1])
+                self._write_entities(doc, list(entities.values()), [float(confidence[row]) for row in entities])
             in_doc = rel_docs == i
             set_relations(doc, [
                 Relation(entities[pairs[row, 0]], entities[pairs[row, 1]], relation_labels[label], float(score))
                 for row, label, score in zip(rel_rows[in_doc], output["relation_labels"][in_doc],
                                              output["relation_scores"][in_doc], strict=True)
             ])
+
+    def _write_entities(self, doc: Doc, spans: List[Span], scores: List[float]) -> None:
+        if self.cfg["entities_from"]:
+            return  # another component's entities: left as they are
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs={"scores": scores})
+        if self.cfg["write_ents"]:
+            write_ents(doc, spans, scores)
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict:
+        """Entity and relation P/R/F; with ``entities_from``, the entities scored are the
+        other component's."""
+        validate_examples(examples, "SpanRelationExtractor.score")
+        if self.scorer is None:
+            return {}
+        return self.scorer(examples, spans_key=self.spans_key, predicted_entities_from=self.cfg["entities_from"],
+                           **kwargs)
 
     # -- training ------------------------------------------------------------
     def update(self, examples: Iterable[Example], *, drop: float = 0.0, sgd: Optional[Optimizer] = None,
@@ -253,8 +290,11 @@ class SpanRelationExtractor(TrainablePipe):
         targets = [doc_targets(eg, self.spans_key, self._labels, f"update example {i}", self.target_stats)
                    for i, eg in enumerate(examples)]
         self._warn_left_out()
+        # With entities from another component the candidates are the gold entities alone.
+        suggested = ([numpy.zeros((0, 2), "int64") for _ in docs] if self.cfg["entities_from"]
+                     else self.suggester(docs))
         candidates = training_candidates(
-            docs, self.suggester(docs), targets,
+            docs, suggested, targets,
             neg_entity_count=self.cfg["neg_entity_count"], neg_relation_count=self.cfg["neg_relation_count"],
             rng=self._rng, n_relation_labels=len(self.relation_labels), neg_per_gold=self.cfg["neg_per_gold"],
         )
@@ -275,6 +315,9 @@ class SpanRelationExtractor(TrainablePipe):
         ops = self.model.ops
         result = self.head.loss(ops, output, ops.asarray(candidates.span_targets, dtype="int64"),
                                 ops.asarray(candidates.pair_targets, dtype="float32"))
+        if self.cfg["entities_from"]:  # entities are not ours to learn: no entity loss
+            result.gradients["span_logits"] = ops.alloc(output["span_logits"].shape, dtype="float32")
+            return result.total - result.terms.get("entity", 0.0), result.gradients
         return result.total, result.gradients
 
     def finish_update(self, sgd: Optimizer) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 from spacy.training import Example
 from spacy.util import registry
 
+from .entity_sources import source_spans
 from .relations import get_relations
 
 
@@ -47,10 +48,8 @@ def _score_sets(prefix: str, pred: List[Tuple[Any, str]], gold: List[Tuple[Any, 
     }
 
 
-def _doc_items(doc, spans_key: str, doc_index: int, symmetric: Set[str]):
-    entities = [
-        ((doc_index, s.start_char, s.end_char), s.label_) for s in doc.spans.get(spans_key, [])
-    ]
+def _doc_items(doc, entity_source: str, doc_index: int, symmetric: Set[str]):
+    entities = [((doc_index, s.start_char, s.end_char), s.label_) for s in source_spans(doc, entity_source)]
     rel, rel_strict = [], []
     for r in get_relations(doc):
         head = (r.head.start_char, r.head.end_char)
@@ -68,14 +67,19 @@ def score_span_relations(
     examples: Iterable[Example],
     spans_key: str = "entities",
     symmetric_relations: Iterable[str] = (),
+    predicted_entities_from: Optional[str] = None,
     **kwargs,
 ) -> Dict[str, Any]:
+    """Gold entities are read from ``doc.spans[spans_key]``; predicted ones from there
+    too, or from ``predicted_entities_from`` ("ents" or a span group key) when another
+    component found them."""
     symmetric = set(symmetric_relations)
     pred = {"ent": [], "rel": [], "rel_strict": []}
     gold = {"ent": [], "rel": [], "rel_strict": []}
     for i, eg in enumerate(examples):
-        for target, doc in ((pred, eg.predicted), (gold, eg.reference)):
-            ents, rel, rel_strict = _doc_items(doc, spans_key, i, symmetric)
+        for target, doc, source in ((pred, eg.predicted, predicted_entities_from or spans_key),
+                                    (gold, eg.reference, spans_key)):
+            ents, rel, rel_strict = _doc_items(doc, source, i, symmetric)
             target["ent"] += ents
             target["rel"] += rel
             target["rel_strict"] += rel_strict

@@ -43,13 +43,16 @@ class SpanRelationNet(nn.Module):
         span_sentence_ids: torch.Tensor,
         pairs: Optional[torch.Tensor] = None,
         span_types: Optional[torch.Tensor] = None,
+        given_types: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         """Training (``pairs`` and the gold ``span_types`` given): ``span_logits`` (S, C)
         and ``relation_logits`` (P, R'), the head's own column layout. Inference adds
         ``pairs`` (P, 2) span rows, ``entity_labels`` (S,) (0: none, else the 1-based
         label), ``entity_scores`` (S,), ``relation_rows``/``relation_labels``/
         ``relation_scores`` (H,) for the pairs that hold a relation (0-based label), and
-        ``n_dropped_pairs`` (the head's ``max_pairs`` cap)."""
+        ``n_dropped_pairs`` (the head's ``max_pairs`` cap). ``given_types`` (S,): the spans
+        are entities found upstream with these 1-based labels (0: a label unknown to the
+        pipe); only their pairs are decided."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
@@ -60,7 +63,13 @@ class SpanRelationNet(nn.Module):
         decision = head.decide_entities(span_logits)
         outputs = {"span_logits": span_logits}
         inference = pairs is None
-        if inference:
+        if inference and given_types is not None:
+            labels = span_types = given_types
+            pairs, n_dropped = candidate_pairs(
+                torch.ones_like(labels, dtype=torch.bool), decision.confidence, spans, span_docs, span_sentence_ids,
+                head.max_pairs,
+            )
+        elif inference:
             labels = head.resolve_overlaps(spans, decision.labels, decision.confidence)
             pairs, n_dropped = candidate_pairs(
                 labels > 0, decision.confidence, spans, span_docs, span_sentence_ids, head.max_pairs
