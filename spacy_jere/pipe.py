@@ -182,6 +182,9 @@ class SpanRelationExtractor(TrainablePipe):
                 f"Component '{self.name}' found no entities in doc.spans['{self.spans_key}'] "
                 "of its training examples: nothing to learn. Is spans_key right?"
             )
+        if not relation_labels:
+            warnings.warn(f"[{self.name}] The training examples have no relations (doc._.relations): only "
+                          "entities will be learned, and no relations predicted.", stacklevel=2)
         self.cfg["entity_labels"] = sorted(entity_labels)
         self.cfg["relation_labels"] = sorted(relation_labels)
         self.cfg["max_span_width"] = getattr(self.suggester, "max_width", None) or DEFAULT_MAX_SPAN_WIDTH

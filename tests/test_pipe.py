@@ -239,3 +239,15 @@ def test_gold_left_out_of_training_is_counted_and_warned(nlp):
     with pytest.warns(UserWarning, match="could not be used in training"):
         nlp.update([Example(predicted, gold)])
     assert pipe.target_stats.unaligned_entities == 1
+
+
+def test_corpus_without_relations_trains_entities_and_says_so(nlp):
+    data = [(words, ents, []) for words, ents, _ in TRAIN_DATA]
+    nlp.add_pipe("sentencizer")
+    pipe = nlp.add_pipe("span_relation")
+    with pytest.warns(UserWarning, match="only entities will be learned"):
+        losses = train(nlp, make_examples(nlp, data), n_iter=15)
+    assert pipe.relation_labels == ()
+    assert losses[-1] < 0.5 * losses[0]
+    doc = nlp("John Smith works for Acme Corp in Boston .")
+    assert doc._.relations == ()
