@@ -102,17 +102,3 @@ def test_extract_cli(tok2vec_model):
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["text"] == TEXTS[0] and isinstance(out["entities"], list) and isinstance(out["relations"], list)
 
-
-def test_package_declares_spacy_jere(tok2vec_model, tmp_path):
-    model_dir, _ = tok2vec_model
-    meta = tmp_path / "meta.json"
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "write_package_meta.py"), str(model_dir), str(meta),
-                             "--name", "jere_test", "--version", "0.0.1"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert any(r.startswith("spacy-jere>=") for r in json.loads(meta.read_text())["requirements"])
-    (tmp_path / "pkg").mkdir()
-    result = subprocess.run([sys.executable, "-m", "spacy", "package", str(model_dir), str(tmp_path / "pkg"),
-                             "--meta-path", str(meta), "--build", "sdist", "--force"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    sdists = list((tmp_path / "pkg").glob("*/dist/*.tar.gz"))
-    assert len(sdists) == 1
