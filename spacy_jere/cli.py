@@ -1,4 +1,4 @@
-"""Command line: ``python -m spacy_jere convert|extract``."""
+"""Command line: ``python -m spacy_jere convert|export|extract|evaluate|render|debug-data``."""
 import json
 import sys
 from pathlib import Path
@@ -6,36 +6,98 @@ from typing import List, Optional
 
 import typer
 
+from .debug_data_cli import CONTEXT_SETTINGS as DEBUG_DATA_CONTEXT
+from .debug_data_cli import debug_data_command
+from .render_cli import render_command
+
 app = typer.Typer(add_completion=False, help="spacy-jere: joint entity and relation extraction for spaCy")
+
+
+FORMAT_HELP = "auto (detect), spert, brat, dygiepp or prodigy"
+SENTENCES_HELP = (
+    "BRAT and Prodigy texts: sentencizer (spaCy's rule-based one), lines (each line break starts a sentence) "
+    "or none (one sentence per document); auto: sentencizer for BRAT, none for Prodigy"
+)
+
+
+def _fail(err: Exception) -> None:
+    typer.echo(str(err), err=True)
+    raise typer.Exit(code=1) from None
 
 
 @app.command()
 def convert(
-    input_path: Path = typer.Argument(..., help="SpERT JSON file", exists=True, dir_okay=False),
+    input_path: Path = typer.Argument(..., help="Corpus file, or BRAT folder", exists=True),
     output_path: Path = typer.Argument(..., help="Output .spacy file"),
+    input_format: str = typer.Option("auto", "--format", help=FORMAT_HELP),
     types: Optional[Path] = typer.Option(
         None, "--types", help="SpERT types.json: reject unknown types", exists=True, dir_okay=False
     ),
     spans_key: str = typer.Option("entities", "--spans-key", help="doc.spans key for the entities"),
+    lang: str = typer.Option("en", "--lang", help="Tokenizer language for BRAT and Prodigy texts (the pipeline's)"),
+    sentences: str = typer.Option("auto", "--sentences", help=SENTENCES_HELP),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input, e.g. latin-1"),
 ):
-    """Validate a SpERT JSON corpus and write it as a DocBin (.spacy)."""
-    from .convert import ConversionError, convert_file
+    """Validate a corpus (SpERT JSON, BRAT, DyGIE++ or Prodigy rel) and write it as a DocBin (.spacy).
+    Nothing is written if anything is wrong: every problem is listed."""
+    from .convert import write_docbin
+    from .formats.errors import ConversionError
+    from .formats.read import read_corpus
+    from .formats.stats import summary_lines
 
     try:
-        stats = convert_file(input_path, output_path, spans_key, types)
+        docs, stats, fmt = read_corpus(input_path, input_format, spans_key=spans_key, types_path=types, lang=lang,
+                                       sentences=sentences, encoding=encoding)
     except ConversionError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(code=1) from None
-    typer.echo(
-        f"{input_path} -> {output_path}: {stats.docs} docs, {stats.tokens} tokens, "
-        f"{stats.entities} entities, {stats.relations} relations"
-    )
-    typer.echo(f"  entity types: {dict(sorted(stats.entity_types.items()))}")
-    typer.echo(f"  relation types: {dict(sorted(stats.relation_types.items()))}")
-    if stats.merged_duplicate_entities:
-        typer.echo(f"  merged {stats.merged_duplicate_entities} duplicate entities (same span and type)")
-    if stats.merged_duplicate_relations:
-        typer.echo(f"  merged {stats.merged_duplicate_relations} duplicate relations (same arguments and type)")
+        _fail(err)
+    write_docbin(docs, output_path)
+    lines = summary_lines(stats)
+    typer.echo(f"{input_path} ({fmt}) -> {output_path}: {lines[0]}")
+    for line in lines[1:]:
+        typer.echo(line)
+
+
+@app.command()
+def export(
+    input_path: Path = typer.Argument(
+        ..., exists=True,
+        help=".spacy DocBin or any corpus `convert` reads; with --model also texts: a .txt file (one text a line) "
+             "or a folder of .txt files",
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file (spert, dygiepp) or new folder (brat)"),
+    output_format: str = typer.Option(..., "--format", help="spert, dygiepp or brat"),
+    model: Optional[str] = typer.Option(None, "--model", help="Pipeline: export its predictions on the input's texts"),
+    input_format: str = typer.Option("auto", "--input-format", help=FORMAT_HELP),
+    spans_key: str = typer.Option("entities", "--spans-key", help="doc.spans key for the entities"),
+    lang: str = typer.Option("en", "--lang", help="Tokenizer language for BRAT and Prodigy input"),
+    sentences: str = typer.Option("auto", "--sentences", help=SENTENCES_HELP),
+    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of the input, e.g. latin-1"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
+):
+    """Write gold or predicted entities and relations as SpERT JSON, DyGIE++ JSONL or BRAT, e.g. to correct
+    a pipeline's predictions in an annotation tool."""
+    from .formats.errors import ConversionError
+    from .formats.export import load_docs, write_corpus
+
+    nlp = None
+    if model is not None:
+        import spacy
+
+        if gpu_id >= 0:
+            spacy.require_gpu(gpu_id)
+        nlp = spacy.load(model)
+    try:
+        docs = load_docs(input_path, nlp, batch_size, format=input_format, spans_key=spans_key, lang=lang,
+                         sentences=sentences, encoding=encoding)
+        stats = write_corpus(docs, output_format, output, spans_key)
+    except ConversionError as err:
+        _fail(err)
+    what = "predictions" if model else "annotations"
+    typer.echo(f"{input_path} -> {output} ({output_format}, {what}): {stats.docs} docs, {stats.entities} entities, "
+               f"{stats.relations} relations")
+    for reason, count in sorted(stats.dropped.items()):
+        typer.echo(f"  left out {count}: {reason}")
 
 
 @app.command()
@@ -93,12 +155,29 @@ def evaluate(
         overrides = {"components": {component: {"model": {"head": {"entity_overlap": entity_overlap}}}}}
     nlp = spacy.load(model, disable=disable, config=overrides)
     examples = list(Corpus(data_path)(nlp))
+    _check_gold(data_path, examples, nlp.get_pipe(component).spans_key)
     scores = nlp.evaluate(examples, batch_size=batch_size)
     typer.echo(format_scores(scores))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(scores, indent=2, sort_keys=True), encoding="utf8")
         typer.echo(f"Scores written to {output}")
+
+
+def _check_gold(data_path: Path, examples: list, spans_key: str) -> None:
+    """Refuse data without gold entities (scores would be meaningless zeros) and say
+    when there are no gold relations."""
+    from .relations import get_relations
+
+    n_entities = sum(len(eg.reference.spans.get(spans_key, [])) for eg in examples)
+    n_relations = sum(len(get_relations(eg.reference)) for eg in examples)
+    if not examples or not n_entities:
+        _fail(ValueError(
+            f"{data_path}: {len(examples)} docs and no gold entities in doc.spans[{spans_key!r}]: nothing to score "
+            "against. To annotate unlabelled text use `python -m spacy_jere extract` (or `export --model`)."))
+    if not n_relations:
+        typer.echo(f"{data_path}: no gold relations (doc._.relations): relation scores are 0 by definition; "
+                   "entity scores are still meaningful.", err=True)
 
 
 def format_scores(scores: dict) -> str:
@@ -121,6 +200,10 @@ def format_scores(scores: dict) -> str:
     if "speed" in scores:
         lines.append(f"\nspeed: {scores['speed']:.0f} words/s")
     return "\n".join(lines)
+
+
+app.command("render")(render_command)
+app.command("debug-data", context_settings=DEBUG_DATA_CONTEXT)(debug_data_command)
 
 
 def main():

@@ -1,48 +1,30 @@
-"""SpERT JSON -> spaCy Docs, with every record validated first.
+"""SpERT JSON -> spaCy Docs, with every record validated first; and ``convert_file``,
+any supported corpus (``spacy_jere.formats``) -> a DocBin.
 
 A record: {"tokens": [...], "entities": [{"type", "start", "end"}],
 "relations": [{"type", "head", "tail"}], "orig_id": ...}; ``end`` is exclusive and
 ``head``/``tail`` index the record's ``entities``.
 """
-import json
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Iterable, List, Optional, Set, Tuple
 
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from .relations import Relation, set_relations
+from .formats.annotations import annotate
+from .formats.doc_meta import set_doc_id
+from .formats.errors import ConversionError
+from .formats.loading import load_json
+from .formats.stats import ConversionStats
 
-
-class ConversionError(ValueError):
-    def __init__(self, path: Path, problems: List[str], n_records: int):
-        self.problems = problems
-        shown = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(
-            f"{path}: {len(problems)} problem(s) in {n_records} records; nothing was written.\n{shown}{more}"
-        )
-
-
-@dataclass
-class ConversionStats:
-    docs: int = 0
-    tokens: int = 0
-    entities: int = 0
-    relations: int = 0
-    merged_duplicate_entities: int = 0
-    merged_duplicate_relations: int = 0
-    entity_types: Counter = field(default_factory=Counter)
-    relation_types: Counter = field(default_factory=Counter)
+__all__ = ["ConversionError", "ConversionStats", "convert_file", "read_spert_json", "write_docbin"]
 
 
 def load_types(path: Path) -> Tuple[Set[str], Set[str]]:
     """Entity and relation type names from a SpERT ``types.json``."""
-    data = json.loads(Path(path).read_text(encoding="utf8"))
+    data = load_json(path)
     if not isinstance(data, dict) or not all(isinstance(data.get(key), dict) for key in ("entities", "relations")):
-        raise ValueError(f"{path}: expected an object with 'entities' and 'relations' objects")
+        raise ConversionError(path, ["types file: expected an object with 'entities' and 'relations' objects"])
     return set(data["entities"]), set(data["relations"])
 
 
@@ -121,39 +103,18 @@ def validate_record(
 def record_to_doc(vocab: Vocab, record: dict, spans_key: str, stats: ConversionStats) -> Doc:
     """A validated record as a one-sentence Doc. Spaces are left unknown, so spaCy's
     corpus reader keeps these tokens instead of re-tokenizing the text."""
-    doc = Doc(vocab, words=record["tokens"])
-    for i, token in enumerate(doc):
-        token.is_sent_start = i == 0
-    spans: List[Span] = []
-    index_of: Dict[Tuple[int, int, str], int] = {}
-    entity_index: List[int] = []
-    for ent in record.get("entities", []):
-        key = (ent["start"], ent["end"], ent["type"])
-        if key in index_of:
-            stats.merged_duplicate_entities += 1
-        else:
-            index_of[key] = len(spans)
-            spans.append(Span(doc, ent["start"], ent["end"], label=ent["type"]))
-            stats.entity_types[ent["type"]] += 1
-        entity_index.append(index_of[key])
-    doc.spans[spans_key] = spans
-    relations = []
-    seen = set()
-    for rel in record.get("relations", []):
-        head, tail = spans[entity_index[rel["head"]]], spans[entity_index[rel["tail"]]]
-        key = (head.start, head.end, head.label_, tail.start, tail.end, tail.label_, rel["type"])
-        if key in seen:
-            stats.merged_duplicate_relations += 1
-            continue
-        seen.add(key)
-        relations.append(Relation(head, tail, rel["type"]))
-        stats.relation_types[rel["type"]] += 1
-    set_relations(doc, relations)
-    stats.docs += 1
-    stats.tokens += len(doc)
-    stats.entities += len(spans)
-    stats.relations += len(relations)
+    tokens = record["tokens"]
+    doc = Doc(vocab, words=tokens, sent_starts=[True] + [False] * (len(tokens) - 1))
+    set_doc_id(doc, record.get("orig_id"))
+    entities = [(ent["start"], ent["end"], ent["type"]) for ent in record.get("entities", [])]
+    relations = [(rel["head"], rel["tail"], rel["type"]) for rel in record.get("relations", [])]
+    annotate(doc, entities, relations, spans_key, stats)
     return doc
+
+
+def _where(i: int, record) -> str:
+    orig = f" (orig_id {record.get('orig_id')!r})" if isinstance(record, dict) and "orig_id" in record else ""
+    return f"record {i}{orig}"
 
 
 def read_spert_json(
@@ -161,23 +122,21 @@ def read_spert_json(
     vocab: Vocab,
     spans_key: str = "entities",
     types_path: Optional[Path] = None,
+    encoding: str = "utf-8",
 ) -> Tuple[List[Doc], ConversionStats]:
     """Validate every record of a SpERT JSON file, then convert them all.
     Raises ConversionError listing every bad record (index, orig_id, field, reason)."""
     path = Path(path)
-    try:
-        records = json.loads(path.read_text(encoding="utf8"))
-    except json.JSONDecodeError as err:
-        raise ConversionError(path, [f"not valid JSON: {err}"], 0) from None
+    records = load_json(path, encoding)
     if not isinstance(records, list):
-        raise ConversionError(path, ["top level: expected a list of records"], 0)
+        found = f"an object with keys {sorted(records)[:8]}" if isinstance(records, dict) else type(records).__name__
+        raise ConversionError(path, [f"top level: expected a list of records, found {found}"])
     entity_types = relation_types = None
     if types_path is not None:
         entity_types, relation_types = load_types(types_path)
     problems = []
     for i, record in enumerate(records):
-        orig = f" (orig_id {record.get('orig_id')!r})" if isinstance(record, dict) and "orig_id" in record else ""
-        problems += [f"record {i}{orig}: {p}" for p in validate_record(record, entity_types, relation_types)]
+        problems += [f"{_where(i, record)}: {p}" for p in validate_record(record, entity_types, relation_types)]
     if problems:
         raise ConversionError(path, problems, len(records))
     stats = ConversionStats()
@@ -185,13 +144,27 @@ def read_spert_json(
     return docs, stats
 
 
-def convert_file(
-    input_path: Path, output_path: Path, spans_key: str = "entities", types_path: Optional[Path] = None
-) -> ConversionStats:
-    docs, stats = read_spert_json(input_path, Vocab(), spans_key, types_path)
+def write_docbin(docs: Iterable[Doc], output_path: Path) -> None:
     doc_bin = DocBin(store_user_data=True)
     for doc in docs:
         doc_bin.add(doc)
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     doc_bin.to_disk(output_path)
+
+
+def convert_file(
+    input_path: Path,
+    output_path: Path,
+    spans_key: str = "entities",
+    types_path: Optional[Path] = None,
+    **options,
+) -> ConversionStats:
+    """Read a corpus (SpERT JSON unless ``format=`` says otherwise; see
+    ``spacy_jere.formats.read.read_corpus`` for the options) and write it as a DocBin.
+    Nothing is written when the input has problems or holds no documents."""
+    from .formats.read import read_corpus  # here: formats.read imports this module
+
+    options.setdefault("format", "spert")
+    docs, stats, _ = read_corpus(input_path, spans_key=spans_key, types_path=types_path, **options)
+    write_docbin(docs, output_path)
     return stats

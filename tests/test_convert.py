@@ -5,8 +5,11 @@ import sys
 import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
+from typer.testing import CliRunner
 
+from spacy_jere.cli import app
 from spacy_jere.convert import ConversionError, convert_file, read_spert_json
+from spacy_jere.formats.spert_out import write_spert
 
 GOOD = {
     "tokens": ["John", "Smith", "works", "for", "Acme", "."],
@@ -118,7 +121,86 @@ def test_cli_reports_and_fails_on_bad_input(tmp_path):
     assert "record 0 (orig_id 7): entities[0]: offsets [3, 2) out of range" in result.stderr
     assert not out.exists()
     good = write(tmp_path, [GOOD], "good.json")
-    result = subprocess.run([sys.executable, "-m", "spacy_jere", "convert", str(good), str(out)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "1 docs" in result.stdout and "1 relations" in result.stdout
+    result = run_cli("convert", good, out)  # in process: one subprocess above shows `python -m` works
+    assert result.exit_code == 0, result.stderr
+    assert "(spert)" in result.stdout and "1 docs" in result.stdout and "1 relations" in result.stdout
+
+
+# -- errors on whole files, and the SpERT round trip -----------------------------------
+def run_cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("content", ["[]", "", "  \n"])
+def test_empty_corpus_is_refused(tmp_path, content):
+    path = tmp_path / "empty.json"
+    path.write_text(content)
+    out = tmp_path / "out.spacy"
+    result = run_cli("convert", path, out)
+    assert result.exit_code == 1
+    assert "0 documents" in result.stderr and "nothing to train on" in result.stderr
+    assert "empty.json" in result.stderr and not out.exists()
+
+
+def test_non_utf8_input_names_the_byte_and_suggests_an_encoding(tmp_path):
+    path = tmp_path / "latin.json"
+    path.write_bytes('[{"tokens": ["Café"], "entities": [], "relations": []}]'.encode("latin-1"))
+    result = run_cli("convert", path, tmp_path / "out.spacy")
+    assert result.exit_code == 1
+    assert "latin.json" in result.stderr and "byte 17 (line 1, column 18) is 0xe9" in result.stderr
+    assert "--encoding latin-1" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("convert", path, tmp_path / "out.spacy", "--encoding", "latin-1")
+    assert result.exit_code == 0, result.stderr
+    doc = next(DocBin().from_disk(tmp_path / "out.spacy").get_docs(Vocab()))
+    assert doc[0].text == "Café"
+
+
+def test_json_syntax_error_gives_line_and_column(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('[{"tokens": ["a"],\n  "entities": [}]')
+    with pytest.raises(ConversionError) as err:
+        read_spert_json(path, Vocab())
+    assert err.value.problems == ["not valid JSON at line 2, column 16: Expecting value"]
+
+
+def test_json_lines_read_as_spert_json_gets_a_hint(tmp_path):
+    path = tmp_path / "lines.json"
+    path.write_text(json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n")
+    with pytest.raises(ConversionError, match="looks like JSON Lines") as err:
+        read_spert_json(path, Vocab())
+    assert "line 2, column 1" in str(err.value)
+    # --format auto says what the lines are
+    result = run_cli("convert", path, tmp_path / "out.spacy")
+    assert result.exit_code == 1 and "SpERT JSON is one list of records" in result.stderr
+
+
+def test_types_file_that_is_not_json_is_a_clear_error(tmp_path):
+    types = tmp_path / "types.json"
+    types.write_text("{'entities': {}}")
+    with pytest.raises(ConversionError, match="(?s)types.json: .*not valid JSON at line 1, column 2"):
+        read_spert_json(write(tmp_path, [GOOD]), Vocab(), types_path=types)
+
+
+def test_spert_json_round_trip_is_exact(tmp_path):
+    records = [
+        GOOD,
+        {"tokens": ["The", "University", "of", "Texas", "in", "Austin", "."],
+         "entities": [{"type": "Org", "start": 1, "end": 4}, {"type": "Loc", "start": 3, "end": 4},
+                      {"type": "Loc", "start": 5, "end": 6}],
+         "relations": [{"type": "OrgBased_In", "head": 0, "tail": 2}, {"type": "Located_In", "head": 1, "tail": 2},
+                       {"type": "OrgBased_In", "head": 0, "tail": 1}],
+         "orig_id": "x-2"},
+        {"tokens": ["Nothing", "here"], "entities": [], "relations": []},
+    ]
+    convert_file(write(tmp_path, records), tmp_path / "corpus.spacy")
+    docs = list(DocBin().from_disk(tmp_path / "corpus.spacy").get_docs(Vocab()))
+    write_spert(docs, tmp_path / "back.json")
+    assert json.loads((tmp_path / "back.json").read_text()) == records
+
+
+def test_entities_merged_into_one_make_a_self_relation_that_is_counted(tmp_path):
+    record = bad(entities=GOOD["entities"] + [{"type": "Peop", "start": 0, "end": 2}],
+                 relations=[{"type": "Knows", "head": 0, "tail": 2}, {"type": "Work_For", "head": 2, "tail": 1}])
+    docs, stats = read_spert_json(write(tmp_path, [record]), Vocab())
+    assert [r.label for r in docs[0]._.relations] == ["Work_For"]
+    assert sum(stats.skipped.values()) == 1 and stats.relations == 1

@@ -102,3 +102,28 @@ def test_extract_cli(tok2vec_model):
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["text"] == TEXTS[0] and isinstance(out["entities"], list) and isinstance(out["relations"], list)
 
+
+
+def _evaluate(model_dir, docs, path):
+    from typer.testing import CliRunner
+
+    from spacy_jere.cli import app
+
+    doc_bin = DocBin(store_user_data=True)
+    for doc in docs:
+        doc_bin.add(doc)
+    doc_bin.to_disk(path)
+    return CliRunner().invoke(app, ["evaluate", str(model_dir), str(path)])
+
+
+def test_evaluate_on_data_without_gold_says_so(tok2vec_model, tmp_path):
+    model_dir, _ = tok2vec_model
+    vocab = spacy.blank("en").vocab
+    unlabelled = [make_doc(vocab, words, [], []) for words, _, _ in TRAIN_DATA[:3]]
+    result = _evaluate(model_dir, unlabelled, tmp_path / "plain.spacy")
+    assert result.exit_code == 1
+    assert "no gold entities" in result.output and "extract" in result.output
+    entities_only = [make_doc(vocab, words, ents, []) for words, ents, _ in TRAIN_DATA[:3]]
+    result = _evaluate(model_dir, entities_only, tmp_path / "ents.spacy")
+    assert result.exit_code == 0, result.output
+    assert "no gold relations" in result.output and "ent " in result.output
