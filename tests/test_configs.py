@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from spacy.util import load_config
 
 from .test_end_to_end import write_corpus
 
@@ -71,3 +72,13 @@ def test_every_experiment_row_builds_a_valid_pipeline_and_net(row, tmp_path):
     nlp.initialize(lambda: examples)
     doc = nlp("John Smith works for Acme Corp in Boston .")
     assert len(doc) == 9
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.cfg")))
+def test_training_docs_get_the_sentences_of_inference(config):
+    """Multi-sentence training docs (BRAT, DyGIE++) are segmented as at inference, so
+    the transformer windows and the entity pairs of training follow sentences too."""
+    cfg = load_config(ROOT / "configs" / config)
+    assert cfg["training"]["annotating_components"] == ["sentencizer", "long_sentence_splitter"]
+    pipeline = cfg["nlp"]["pipeline"]
+    assert pipeline.index("sentencizer") < pipeline.index("long_sentence_splitter") < pipeline.index("span_relation")

@@ -103,3 +103,18 @@ def test_write_ents_option_sets_doc_ents_from_overlapping_predictions():
     assert {(e.start, e.end, e.label_) for e in doc.ents} <= {(s.start, s.end, s.label_) for s in doc.spans["entities"]}
     example = Example(doc, doc)
     assert example.get_aligned_ner()  # spaCy tools that read doc.ents see them
+
+
+def test_annotating_sentencizer_segments_training_docs_before_the_pipe():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    pipe = nlp.add_pipe("span_relation")
+    two_sentences = [(TRAIN_DATA[0][0] + " " + TRAIN_DATA[1][0], TRAIN_DATA[0][1] + [(s + 9, e + 9, lab) for s, e, lab
+                      in TRAIN_DATA[1][1]], TRAIN_DATA[0][2] + [(h + 3, t + 3, lab) for h, t, lab in TRAIN_DATA[1][2]])]
+    examples = make_examples(nlp, two_sentences)
+    nlp.initialize(lambda: examples)
+    seen = []
+    suggester = pipe.suggester
+    pipe.suggester = lambda docs: seen.extend(len(list(d.sents)) for d in docs) or suggester(docs)
+    nlp.update(examples, annotates=["sentencizer"])
+    assert seen == [2]
