@@ -10,7 +10,7 @@ from spacy_jere.experiments.configs import ConfigSourceError, apply, parse, to_t
 
 SOURCES = configs.load_sources()
 SPAN_RELATION_SETTINGS = {"factory", "spans_key", "neg_entity_count", "neg_relation_count", "neg_per_gold",
-                          "suggester", "scorer", "model"}
+                          "suggester", "scorer", "model", "entities_from", "write_ents"}
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES["variants"]))
