@@ -17,6 +17,7 @@ from thinc.types import Floats2d
 
 from .heads import Head
 from .layers.classifiers import LinearClassifier, MLPClassifier
+from .layers.pruning import SpanPruner
 from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
 from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
 from .model import build_span_relation_model
@@ -36,6 +37,7 @@ def span_relation_model(
     mixed_precision: bool = False,
     grad_scaler_config: Optional[dict] = None,
     learn_rate_scale: float = 1.0,
+    span_pruner: Optional[SpanPruner] = None,
 ) -> Model:
     """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
     representations go to the head, which decides the entities; their pairs go through
@@ -43,10 +45,12 @@ def span_relation_model(
 
     learn_rate_scale: learning rate of the net (encoders and head) relative to the
         optimizer's (which the tok2vec / transformer gets).
+    span_pruner: optional (``spacy_jere.SpanPruner.v1``): only the best-scored spans of
+        each sentence reach the head's span classifier (PERA).
     """
     grad_scaler = PyTorchGradScaler(**(grad_scaler_config or {})) if mixed_precision else None
     return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
-                                     learn_rate_scale)
+                                     learn_rate_scale, span_pruner)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")
@@ -78,13 +82,16 @@ def attention_span_encoder(
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
 def spert_relation_encoder(
     global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True,
+    span_width_embedding: bool = True,
 ) -> Callable:
     """SpERT pair representation: head, tail, max-pooled context between them; with
     ``global_features``, Ji et al. 2022's embedding of (head type, tail type, distance);
     fusion "concat" or "gated" (eq. 5). ``role_projections`` (gated only): a linear
-    layer per part before the gate, so that the fused pair keeps its direction."""
+    layer per part before the gate, so that the fused pair keeps its direction.
+    ``span_width_embedding = false``: the head and tail without their width embedding
+    (PERA, eq. 4)."""
     return _part(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width, fusion=fusion,
-                 role_projections=role_projections)
+                 role_projections=role_projections, span_width_embedding=span_width_embedding)
 
 
 @registry.architectures("spacy_jere.AttentionRelationEncoder.v1")

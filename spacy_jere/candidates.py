@@ -123,7 +123,7 @@ def training_candidates(
     docs: Sequence[Doc],
     suggested: Sequence[Ints2d],
     targets: Sequence[DocTargets],
-    neg_entity_count: int,
+    neg_entity_count: Optional[int],
     neg_relation_count: int,
     rng: numpy.random.Generator,
     n_relation_labels: int,
@@ -135,7 +135,8 @@ def training_candidates(
 
     neg_per_gold > 0 replaces the fixed counts by paper 001's dynamic sampling: a doc
     gets neg_per_gold negatives per gold entity (per gold relation for pairs), and at
-    least neg_per_gold, so docs without gold items still teach "none"."""
+    least neg_per_gold, so docs without gold items still teach "none".
+    neg_entity_count None: every suggested span is a candidate (a span pruner ranks them)."""
     offsets, sent_ids = _sentence_tables(docs)
     doc_spans, span_targets, pairs, pair_targets = [], [], [], []
     n_spans_before = 0
@@ -145,10 +146,12 @@ def training_candidates(
             negatives = all_spans[~is_gold]
         else:
             negatives = all_spans
+        span_count = neg_entity_count
         if neg_per_gold > 0:
-            neg_entity_count = neg_per_gold * max(len(gold.spans), 1)
+            span_count = neg_per_gold * max(len(gold.spans), 1)
             neg_relation_count = neg_per_gold * max(len(gold.pairs), 1)
-        negatives = sample_rows(rng, negatives, neg_entity_count)
+        if neg_entity_count is not None:
+            negatives = sample_rows(rng, negatives, span_count)
         doc_spans.append(numpy.concatenate([gold.spans, negatives]).reshape(-1, 2).astype("int64"))
         span_targets.append(numpy.concatenate([gold.span_labels, numpy.zeros((len(negatives),), "int64")]))
 

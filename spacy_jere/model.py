@@ -7,7 +7,8 @@ The net (spacy-experimental's coref pattern) is a ``Model`` whose ``init`` build
 torch module once its dims are known: the token width ``nI`` (inferred from tok2vec at
 initialize, or set from the pipe's saved cfg before loading), the number of entity
 classes (labels + "none"), of relation labels, and the suggester's widest span. The
-head (``attrs["head"]``) is the config's object: the pipe asks it for the loss.
+head (``attrs["head"]``) and the optional span pruner (``attrs["pruner"]``) are the
+config's objects: the loss is theirs (``spacy_jere.objective``).
 """
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
@@ -23,7 +24,7 @@ from .layers.net import build_net
 NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
 # the others are copied to the host for set_annotations.
-ON_DEVICE = ("span_logits", "relation_logits")
+ON_DEVICE = ("span_logits", "relation_logits", "pruner_scores")
 
 
 def build_span_relation_model(
@@ -34,6 +35,7 @@ def build_span_relation_model(
     mixed_precision: bool,
     grad_scaler,
     learn_rate_scale: float,
+    span_pruner=None,
 ) -> Model:
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
@@ -41,7 +43,7 @@ def build_span_relation_model(
         "span_relation_net",
         net_forward,
         init=partial(net_init, span_encoder=span_encoder, relation_encoder=relation_encoder, head=head,
-                     mixed_precision=mixed_precision, grad_scaler=grad_scaler),
+                     pruner=span_pruner, mixed_precision=mixed_precision, grad_scaler=grad_scaler),
         dims={name: None for name in NET_DIMS},
     )
     return Model(
@@ -52,7 +54,7 @@ def build_span_relation_model(
         refs={"tok2vec": tok2vec, "net": net},
         # The head is kept here for the pipe (loss, decoding settings); attrs that
         # msgpack cannot serialize are skipped by Model.to_bytes.
-        attrs={"head": head, "learn_rate_scale": learn_rate_scale},
+        attrs={"head": head, "pruner": span_pruner, "learn_rate_scale": learn_rate_scale},
     )
 
 
@@ -74,14 +76,14 @@ def token_width(tok2vec: Model, sample: List[Doc]) -> int:
 
 
 def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_encoder: Callable, head: Head,
-             mixed_precision: bool, grad_scaler) -> None:
+             pruner, mixed_precision: bool, grad_scaler) -> None:
     missing = [name for name in NET_DIMS if not model.has_dim(name)]
     if missing:
         raise ValueError(f"span_relation_net: dims {missing} are not set; the pipe sets them at initialize or load")
     net = build_net(
         span_encoder, relation_encoder, head, token_width=model.get_dim("nI"),
         n_entity_classes=model.get_dim("n_entity_classes"), n_relation_labels=model.get_dim("n_relation_labels"),
-        max_span_width=model.get_dim("max_span_width"),
+        max_span_width=model.get_dim("max_span_width"), pruner=pruner,
     )
     wrapped = PyTorchWrapper_v2(
         net,

@@ -20,6 +20,7 @@ from .candidates import CandidateBatch, inference_candidates, training_candidate
 from .entity_sources import given_candidates, write_ents
 from .heads import Head
 from .model import finish_update
+from .objective import model_loss
 from .relations import Relation, get_relations, set_relations
 from .targets import LabelMaps, TargetStats, check_relation_arguments, doc_targets
 
@@ -296,9 +297,12 @@ class SpanRelationExtractor(TrainablePipe):
         # With entities from another component the candidates are the gold entities alone.
         suggested = ([numpy.zeros((0, 2), "int64") for _ in docs] if self.cfg["entities_from"]
                      else self.suggester(docs))
+        # A pruner ranks every suggested span, as at inference: no negative sampling.
+        pruning = self.model.attrs.get("pruner") is not None
         candidates = training_candidates(
             docs, suggested, targets,
-            neg_entity_count=self.cfg["neg_entity_count"], neg_relation_count=self.cfg["neg_relation_count"],
+            neg_entity_count=None if pruning else self.cfg["neg_entity_count"],
+            neg_relation_count=self.cfg["neg_relation_count"],
             rng=self._rng, n_relation_labels=len(self.relation_labels), neg_per_gold=self.cfg["neg_per_gold"],
         )
         if len(candidates.spans) == 0:
@@ -313,11 +317,12 @@ class SpanRelationExtractor(TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Dict]:
-        """The head's loss and its gradients for the net's outputs."""
+        """The head's loss (and the span pruner's) and its gradients for the net's outputs."""
         candidates, output = scores
         ops = self.model.ops
-        result = self.head.loss(ops, output, ops.asarray(candidates.span_targets, dtype="int64"),
-                                ops.asarray(candidates.pair_targets, dtype="float32"))
+        result = model_loss(self.head, self.model.attrs.get("pruner"), ops, output,
+                            ops.asarray(candidates.span_targets, dtype="int64"),
+                            ops.asarray(candidates.pair_targets, dtype="float32"))
         if self.cfg["entities_from"]:  # entities are not ours to learn: no entity loss
             result.gradients["span_logits"] = ops.alloc(output["span_logits"].shape, dtype="float32")
             return result.total - result.terms.get("entity", 0.0), result.gradients

@@ -156,3 +156,28 @@ def test_net_flat_entities_pairs_only_kept_entities(two_phase):
         for j in range(i + 1, len(kept_spans)):
             assert kept_spans[i, 1] <= kept_spans[j, 0] or kept_spans[j, 1] <= kept_spans[i, 0]
     assert kept[flat["pairs"].flatten()].all() and len(flat["pairs"]) < len(allowed["pairs"])
+
+
+def test_relation_encoder_without_the_span_width_embedding():
+    """PERA eq. 4: the pair reads head and tail without their width embedding, so the
+    width embedding's weights cannot change it."""
+    torch.manual_seed(0)
+    spans_enc = max_pool_span_encoder(width_embedding_size=5)(token_width=4, max_span_width=3)
+    with_width = spert_relation_encoder()(token_width=4, span_width=9, n_entity_classes=2, span_width_columns=5)
+    without = spert_relation_encoder(span_width_embedding=False)(
+        token_width=4, span_width=9, n_entity_classes=2, span_width_columns=5)
+    assert with_width.output_width == 2 * 9 + 4 and without.output_width == 2 * 4 + 4
+    table = RangeMaxTable(torch.randn(6, 4), max_range=6)
+    spans = torch.tensor([[0, 2], [3, 4], [4, 6]])
+    pairs = torch.tensor([[0, 1], [2, 0]])
+    sentences = torch.tensor([[0, 6]] * 3)
+    reps, _ = spans_enc(table, spans, sentences)
+    before = without(table, reps, spans, pairs, sentences)
+    with torch.no_grad():
+        spans_enc.width_embedding.weight.add_(1.0)
+    reps_changed, _ = spans_enc(table, spans, sentences)
+    assert torch.equal(without(table, reps_changed, spans, pairs, sentences), before)
+    assert not torch.equal(with_width(table, reps_changed, spans, pairs, sentences),
+                           with_width(table, reps, spans, pairs, sentences))
+    with pytest.raises(ValueError, match="span_width_embedding = false needs fusion"):
+        spert_relation_encoder(fusion="gated", span_width_embedding=False)

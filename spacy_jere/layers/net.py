@@ -10,7 +10,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from ..heads.base import HeadDims
+from ..heads.base import EntityDecision, HeadDims
 from .pairing import candidate_pairs
 from .pooling import RangeMaxTable
 
@@ -28,11 +28,13 @@ class PairInputs:
 
 
 class SpanRelationNet(nn.Module):
-    def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module):
+    def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module,
+                 pruner: Optional[nn.Module] = None):
         super().__init__()
         self.span_encoder = span_encoder
         self.relation_encoder = relation_encoder
         self.head = head
+        self.pruner = pruner
 
     def forward(
         self,
@@ -52,17 +54,30 @@ class SpanRelationNet(nn.Module):
         ``relation_scores`` (H,) for the pairs that hold a relation (0-based label), and
         ``n_dropped_pairs`` (the head's ``max_pairs`` cap). ``given_types`` (S,): the spans
         are entities found upstream with these 1-based labels (0: a label unknown to the
-        pipe); only their pairs are decided."""
+        pipe); only their pairs are decided.
+
+        With a pruner (and no ``given_types``): ``pruner_scores`` (S,) and ``kept_spans``
+        (K,) the rows the head classified; ``span_logits`` is then (K, C), one row per
+        kept span, and the other spans are "no entity"."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
         table = RangeMaxTable(tokens, max_range=max(longest, 1))
         span_reps, context = self.span_encoder(table, spans, span_sentences)
         head = self.head
-        span_logits = head.score_spans(torch.cat([context, span_reps], dim=-1))
-        decision = head.decide_entities(span_logits)
-        outputs = {"span_logits": span_logits}
+        features = torch.cat([context, span_reps], dim=-1)
         inference = pairs is None
+        outputs = {}
+        if self.pruner is not None and given_types is None:
+            scores = self.pruner(features)
+            kept = self.pruner.select(scores, span_sentence_ids, None if inference else span_types > 0)
+            span_logits = head.score_spans(features[kept])
+            decision = _scatter(head.decide_entities(span_logits), kept, spans.shape[0])
+            outputs.update(pruner_scores=scores, kept_spans=kept)
+        else:
+            span_logits = head.score_spans(features)
+            decision = head.decide_entities(span_logits)
+        outputs["span_logits"] = span_logits
         if inference and given_types is not None:
             labels = span_types = given_types
             pairs, n_dropped = candidate_pairs(
@@ -88,12 +103,24 @@ class SpanRelationNet(nn.Module):
         return outputs
 
 
+def _scatter(decision: EntityDecision, rows: torch.Tensor, n: int) -> EntityDecision:
+    """The decision on the kept rows, spread over all ``n`` spans (the others: none)."""
+    def spread(values: torch.Tensor) -> torch.Tensor:
+        full = values.new_zeros((n,))
+        full[rows] = values
+        return full
+    return EntityDecision(*(spread(values) for values in decision))
+
+
 def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entity_classes: int,
-              n_relation_labels: int, max_span_width: int) -> SpanRelationNet:
-    """The net from its registered parts (builders and a head), once the widths are known."""
+              n_relation_labels: int, max_span_width: int, pruner=None) -> SpanRelationNet:
+    """The net from its registered parts (builders, a head, an optional pruner), once the
+    widths are known."""
     spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
-    pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes)
+    pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes,
+                             span_width_columns=spans.width_columns)
     dims = HeadDims(token_width=token_width, span_features=spans.output_width + spans.context_width,
                     n_entity_classes=n_entity_classes, n_relation_labels=n_relation_labels)
     head_module = head.build(dims, pairs)
-    return SpanRelationNet(spans, pairs, head_module)
+    pruner_module = pruner.build(dims.span_features) if pruner is not None else None
+    return SpanRelationNet(spans, pairs, head_module, pruner_module)

@@ -24,6 +24,9 @@ class SpERTRelationEncoder(nn.Module):
     """SpERT: pair = [head span; tail span; max-pooled tokens between them] (zeros
     when the spans are adjacent or overlap).
 
+    PERA (Zhang et al., eq. 4): ``span_width_embedding = false`` leaves the spans' width
+    embedding out of the pair (the width may tell the entity, not the relation).
+
     Ji et al. 2022's global features (``global_features``): an embedding of (head type,
     tail type, entity distance), the distance being the number of tokens between the
     spans, clipped to 0..10 (section 3.2.2, eq. 13). Types are the gold ones in training
@@ -39,15 +42,22 @@ class SpERTRelationEncoder(nn.Module):
     MAX_DISTANCE = 10
 
     @staticmethod
-    def validate(global_features: bool, feature_width: int, fusion: str, role_projections: bool) -> None:
+    def validate(global_features: bool, feature_width: int, fusion: str, role_projections: bool,
+                 span_width_embedding: bool) -> None:
         check_fusion(fusion, "SpERTRelationEncoder")
         if feature_width < 1:
             raise ValueError(f"SpERTRelationEncoder: feature_width must be >= 1, got {feature_width}")
+        if fusion == "gated" and not span_width_embedding:
+            raise ValueError("SpERTRelationEncoder: span_width_embedding = false needs fusion = \"concat\" (a gated "
+                             "span encoder fuses the width embedding into the span representation)")
 
     def __init__(self, token_width: int, span_width: int, n_entity_classes: int, *, global_features: bool,
-                 feature_width: int, fusion: str, role_projections: bool):
+                 feature_width: int, fusion: str, role_projections: bool, span_width_embedding: bool,
+                 span_width_columns: int = 0):
         super().__init__()
-        self.validate(global_features, feature_width, fusion, role_projections)
+        self.validate(global_features, feature_width, fusion, role_projections, span_width_embedding)
+        # Columns of a span representation the pair reads: all, or all but the width embedding.
+        self.span_columns = span_width if span_width_embedding else span_width - span_width_columns
         self.gated = None
         if fusion == "gated":
             self.gated = GatedFusion(token_width, n_projected=(4 if global_features else 3) if role_projections else 0)
@@ -65,7 +75,7 @@ class SpERTRelationEncoder(nn.Module):
         if self.gated is not None:
             self.output_width = token_width
         else:
-            self.output_width = 2 * span_width + token_width + (feature_width if global_features else 0)
+            self.output_width = 2 * self.span_columns + token_width + (feature_width if global_features else 0)
 
     def forward(
         self,
@@ -78,6 +88,7 @@ class SpERTRelationEncoder(nn.Module):
     ) -> torch.Tensor:
         between_start, between_end = tokens_between(spans, pairs)
         context = table.query(between_start, between_end)
+        span_reps = span_reps[:, :self.span_columns]
         parts = [span_reps[pairs[:, 0]], span_reps[pairs[:, 1]], context]
         if self.features is not None:
             parts.append(self.global_features(pairs, (between_start, between_end), span_types))
@@ -118,7 +129,8 @@ class AttentionRelationEncoder(nn.Module):
                 raise ValueError(f"AttentionRelationEncoder: {name} must be >= 1, got {value}")
 
     def __init__(self, token_width: int, span_width: int, n_entity_classes: int, *, attention: str,
-                 reduce_width: int, attention_width: int, n_heads: int, local: bool, sentence: bool):
+                 reduce_width: int, attention_width: int, n_heads: int, local: bool, sentence: bool,
+                 span_width_columns: int = 0):  # the span's width embedding stays in (PERA's option is SpERT's)
         super().__init__()
         self.validate(attention, reduce_width, attention_width, n_heads, local, sentence)
         self.uses_entity_types = False

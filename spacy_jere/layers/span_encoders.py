@@ -44,6 +44,8 @@ class MaxPoolSpanEncoder(nn.Module):
         self.width_embedding = nn.Embedding(max_span_width + 2, width_embedding_size)
         self.output_width = token_width if self.gated is not None else token_width + width_embedding_size
         self.context_width = 0 if self.gated is not None else token_width
+        # The width embedding's columns at the end of a span representation (none when fused).
+        self.width_columns = 0 if self.gated is not None else width_embedding_size
 
     def forward(
         self, table: RangeMaxTable, spans: torch.Tensor, span_sentences: torch.Tensor
@@ -94,6 +96,7 @@ class AttentionSpanEncoder(nn.Module):
         self.width_embedding = nn.Embedding(max_span_width + 2, width_embedding_size)
         self.output_width = token_width * (3 if head_tail else 1) + width_embedding_size
         self.context_width = token_width
+        self.width_columns = width_embedding_size
 
     def forward(
         self, table: RangeMaxTable, spans: torch.Tensor, span_sentences: torch.Tensor
