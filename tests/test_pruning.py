@@ -129,3 +129,32 @@ def test_untrained_scorer_option_gets_no_gradient():
     weights = net.pruner.scorer.weight.detach().clone()
     train(nlp, make_examples(nlp), n_iter=3)
     assert torch.equal(net.pruner.scorer.weight, weights)
+
+
+def test_pruning_benchmark_on_a_small_pipeline(pruned, tmp_path):
+    """bench/pruning's measurement: at retention 1.0 every gold span is a kept candidate;
+    fewer candidates are kept at lower retention; the table names its command."""
+    import json
+
+    from spacy.tokens import Doc, DocBin
+
+    from spacy_jere.experiments.pruning import measure
+
+    nlp = pruned[0]
+    nlp.to_disk(tmp_path / "model")
+    gold = []
+    for eg in make_examples(nlp):
+        doc = eg.reference
+        sentenced = Doc(doc.vocab, words=[t.text for t in doc], sent_starts=[i == 0 for i in range(len(doc))])
+        sentenced.spans["entities"] = [sentenced.char_span(s.start_char, s.end_char, s.label_)
+                                       for s in doc.spans["entities"]]
+        gold.append(sentenced)
+    DocBin(docs=gold, store_user_data=True).to_disk(tmp_path / "dev.spacy")
+    out = tmp_path / "bench" / "toy.json"
+    measure(str(tmp_path / "model"), tmp_path / "dev.spacy", "toy", [0.05, 1.0], 20, 4, out, "cmd pruning")
+    results = json.loads(out.read_text())
+    rows = results["retentions"]
+    assert rows["1.0"]["gold_recall"] == 100.0 and rows["1.0"]["kept"] == rows["1.0"]["candidates"]
+    assert rows["0.05"]["kept"] < rows["1.0"]["kept"]
+    assert results["long_document"]["words"] >= 20
+    assert "cmd pruning" in out.with_suffix(".md").read_text()

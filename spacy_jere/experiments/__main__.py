@@ -9,6 +9,7 @@ the shipped configs and the benchmarks (results in bench/, see layout.py).
   training TRAIN --out F                  training cost of our head vs a tagger
   attention [--out F]                     range attention: shared ranges vs ragged gathers
   paragraphs MODEL DEV --dataset D         accuracy on docs of 1-10 sentences -> bench/paragraphs/D.*
+  pruning MODEL DEV --dataset D            a pruning pipeline at retention 0.02-1.0 -> bench/pruning/D.*
   report                                  bench/README.md and bench/results.json
   export ROW --out F                      a row's config, for spacy train
   export-configs [--check]                configs/*.cfg from configs/base.cfg and variants.yml
@@ -89,6 +90,15 @@ def parser() -> argparse.ArgumentParser:
     paragraphs.add_argument("--sizes", type=int, nargs="+", default=[1, 3, 5, 10])
     paragraphs.add_argument("--no-stops", type=int, nargs="*", default=[10],
                             help="sizes also scored without the sentences' full stops")
+
+    pruning = sub.add_parser("pruning", help="a pruning pipeline at several retention factors")
+    pruning.add_argument("model")
+    pruning.add_argument("dev", type=Path)
+    pruning.add_argument("--dataset", default="conll04")
+    pruning.add_argument("--retentions", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2, 1.0],
+                         help="retention factors to score (1.0: no pruning at inference)")
+    pruning.add_argument("--long-words", type=int, default=2000, help="words of the long document")
+    pruning.add_argument("--batch-size", type=int, default=8)
 
     sub.add_parser("report", help="bench/README.md and bench/results.json from the results in bench/")
 
@@ -179,6 +189,16 @@ def _paragraphs(args, rows, sources) -> None:
             layout.BENCH / "paragraphs" / f"{args.dataset}.json", command)
 
 
+def _pruning(args, rows, sources) -> None:
+    import sys
+
+    from .pruning import measure
+
+    command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
+    measure(args.model, args.dev, args.dataset, args.retentions, args.long_words, args.batch_size,
+            layout.BENCH / "pruning" / f"{args.dataset}.json", command)
+
+
 def _report(args, rows, sources) -> None:
     from .report import write_report
 
@@ -215,6 +235,7 @@ COMMANDS = {
     "training": _training,
     "attention": _attention,
     "paragraphs": _paragraphs,
+    "pruning": _pruning,
     "report": _report,
     "export": _export,
     "export-configs": _export_configs,
