@@ -10,6 +10,7 @@ the shipped configs and the benchmarks (results in bench/, see layout.py).
   attention [--out F]                     range attention: shared ranges vs ragged gathers
   paragraphs MODEL DEV --dataset D         accuracy on docs of 1-10 sentences -> bench/paragraphs/D.*
   pruning MODEL DEV --dataset D            a pruning pipeline at retention 0.02-1.0 -> bench/pruning/D.*
+  diagnose ROW --dataset D --steps N       loss terms, phase-one decisions, gradient norms -> bench/diagnostics/
   report                                  bench/README.md and bench/results.json
   export ROW --out F                      a row's config, for spacy train
   export-configs [--check]                configs/*.cfg from configs/base.cfg and variants.yml
@@ -99,6 +100,13 @@ def parser() -> argparse.ArgumentParser:
                          help="retention factors to score (1.0: no pruning at inference)")
     pruning.add_argument("--long-words", type=int, default=2000, help="words of the long document")
     pruning.add_argument("--batch-size", type=int, default=8)
+
+    diagnose = sub.add_parser("diagnose", help="loss terms, phase-one decisions and gradient norms while training")
+    diagnose.add_argument("row")
+    diagnose.add_argument("--dataset", default="conll04")
+    diagnose.add_argument("--steps", type=int, default=600)
+    diagnose.add_argument("--seed", type=int, default=0)
+    diagnose.add_argument("--window", type=int, default=100, help="steps averaged in one column")
 
     sub.add_parser("report", help="bench/README.md and bench/results.json from the results in bench/")
 
@@ -199,6 +207,16 @@ def _pruning(args, rows, sources) -> None:
             layout.BENCH / "pruning" / f"{args.dataset}.json", command)
 
 
+def _diagnose(args, rows, sources) -> None:
+    import sys
+
+    from .diagnose import diagnose
+
+    command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
+    diagnose(args.row, args.dataset, args.steps, args.seed, args.window,
+             layout.BENCH / "diagnostics" / args.dataset / f"{args.row}.json", command, sources)
+
+
 def _report(args, rows, sources) -> None:
     from .report import write_report
 
@@ -236,6 +254,7 @@ COMMANDS = {
     "attention": _attention,
     "paragraphs": _paragraphs,
     "pruning": _pruning,
+    "diagnose": _diagnose,
     "report": _report,
     "export": _export,
     "export-configs": _export_configs,
