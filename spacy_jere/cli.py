@@ -1,6 +1,5 @@
 """Command line: ``python -m spacy_jere convert|export|extract|evaluate|render|debug-data``."""
 import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -8,6 +7,7 @@ import typer
 
 from .debug_data_cli import CONTEXT_SETTINGS as DEBUG_DATA_CONTEXT
 from .debug_data_cli import debug_data_command
+from .extract_cli import extract_command
 from .render_cli import render_command
 
 app = typer.Typer(add_completion=False, help="spacy-jere: joint entity and relation extraction for spaCy")
@@ -101,36 +101,6 @@ def export(
 
 
 @app.command()
-def extract(
-    model: str = typer.Argument(..., help="Pipeline name or path"),
-    texts: List[str] = typer.Argument(None, help="Texts (default: one per line on stdin)"),
-    spans_key: str = typer.Option("entities", "--spans-key"),
-):
-    """Print the entities and relations a pipeline finds, one JSON object per text."""
-    import spacy
-
-    nlp = spacy.load(model)
-    texts = texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    for doc in nlp.pipe(texts):
-        typer.echo(
-            json.dumps(
-                {
-                    "text": doc.text,
-                    "entities": [
-                        {"text": s.text, "label": s.label_, "start": s.start_char, "end": s.end_char}
-                        for s in doc.spans.get(spans_key, [])
-                    ],
-                    "relations": [
-                        {"head": r.head.text, "label": r.label, "tail": r.tail.text, "score": round(r.score, 4)}
-                        for r in doc._.relations
-                    ],
-                },
-                ensure_ascii=False,
-            )
-        )
-
-
-@app.command()
 def evaluate(
     model: str = typer.Argument(..., help="Pipeline name or path"),
     data_path: Path = typer.Argument(..., help="Gold .spacy file", exists=True, dir_okay=False),
@@ -202,6 +172,7 @@ def format_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
+app.command("extract")(extract_command)
 app.command("render")(render_command)
 app.command("debug-data", context_settings=DEBUG_DATA_CONTEXT)(debug_data_command)
 
