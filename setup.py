@@ -22,7 +22,9 @@ setup(
     ],
     extras_require={
         "cuda12x": ["cupy-cuda12x>=12.0"],
-        "test": ["pytest>=7", "ruff==0.17.6"],
+        "ray": ["ray[data]>=2.9", "pyarrow>=14"],
+        "parquet": ["pyarrow>=14"],
+        "test": ["pytest>=7", "ruff==0.17.6", "pyarrow>=14", "ray[data]>=2.9"],
     },
     entry_points={
         "spacy_factories": [
