@@ -62,3 +62,20 @@ def test_dynamic_negative_sampling_trains(nlp):
     nlp.add_pipe("span_relation", config={"neg_per_gold": 30})
     losses = train(nlp, make_examples(nlp), n_iter=15)
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_heads_yes_no_decisions_match_their_decoding_thresholds():
+    """Head.detected (diagnostics): SpERT's entity = a type beats "none", relation = a
+    label over the threshold; two-phase: the binary logits."""
+    import numpy
+
+    from spacy_jere.heads import spert_head, two_phase_head
+
+    spert = spert_head(span_classifier=None, relation_classifier=None, relation_threshold=0.4)
+    entity, relation = spert.detected(numpy.array([[1.0, 0.0], [0.0, 2.0]]),
+                                      numpy.array([[-1.0, -0.3], [-1.0, -0.5]]))
+    assert entity.tolist() == [False, True] and relation.tolist() == [True, False]  # logit(0.4) = -0.405
+    phases = two_phase_head(span_classifier=None, relation_classifier=None, relation_threshold=0.4)
+    entity, relation = phases.detected(numpy.array([[1.0, -5.0], [-1.0, 5.0]]),
+                                       numpy.array([[-0.3, -9.0], [-1.0, 9.0]]))
+    assert entity.tolist() == [True, False] and relation.tolist() == [True, False]

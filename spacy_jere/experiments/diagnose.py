@@ -42,33 +42,21 @@ def _norms(params: list) -> Dict[str, float]:
 
 
 def _decisions(head, output: dict, span_targets, pair_targets) -> Dict[str, float]:
-    """Phase-one recall / precision on the training batch (thinc arrays)."""
-    from spacy_jere.heads.two_phase import TwoPhaseHead
+    """Phase-one recall / precision on the training batch (the head's yes/no decisions)."""
+    def host(array):
+        return array.get() if hasattr(array, "get") else array
 
-    xp_logits = output["span_logits"]
-    span_logits = xp_logits.get() if hasattr(xp_logits, "get") else xp_logits
-    span_targets = span_targets.get() if hasattr(span_targets, "get") else span_targets
-    two_phase = isinstance(head, TwoPhaseHead)
-    predicted = span_logits[:, 0] > 0 if two_phase else span_logits.argmax(-1) > 0
+    span_logits, rel_logits = host(output["span_logits"]), host(output["relation_logits"])
+    span_targets, pair_targets = host(span_targets), host(pair_targets)
+    predicted, found = head.detected(span_logits, rel_logits)
     gold = span_targets > 0
     out = {"entity_recall": _ratio((predicted & gold).sum(), gold.sum()),
            "entity_precision": _ratio((predicted & gold).sum(), predicted.sum())}
-    rel_logits = output["relation_logits"]
-    rel_logits = rel_logits.get() if hasattr(rel_logits, "get") else rel_logits
-    pair_targets = pair_targets.get() if hasattr(pair_targets, "get") else pair_targets
     if rel_logits.size:
-        probs = 1 / (1 + numpy_exp(-rel_logits))
-        found = probs[:, 0] > head.relation_threshold if two_phase else (probs > head.relation_threshold).any(-1)
         has = pair_targets.sum(-1) > 0
         out.update(relation_recall=_ratio((found & has).sum(), has.sum()),
                    relation_precision=_ratio((found & has).sum(), found.sum()))
     return out
-
-
-def numpy_exp(x):
-    import numpy
-
-    return numpy.exp(numpy.clip(x, -50, 50))
 
 
 def _ratio(a, b) -> float:

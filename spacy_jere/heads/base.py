@@ -77,6 +77,11 @@ class Head:
     def build(self, dims: HeadDims, relation_encoder: nn.Module) -> "HeadModule":
         return self.module_class(self, dims, relation_encoder)
 
+    def detected(self, span_logits, relation_logits):
+        """(is entity (S,), has a relation (P,)): the head's yes/no decisions on host
+        arrays of its logits, before types (for diagnostics)."""
+        raise NotImplementedError
+
     def loss(self, ops, outputs: Dict[str, object], span_targets, pair_targets) -> HeadLoss:
         """Loss and gradients of the net's differentiable ``outputs`` (thinc arrays on the
         model's device); ``span_targets`` (S,) 0 = none, else the 1-based label;

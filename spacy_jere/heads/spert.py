@@ -1,5 +1,6 @@
 """SpERT's head: a softmax over (none, entity types) per span, a sigmoid per relation
 type per pair (multi-label, a relation where the probability exceeds the threshold)."""
+import math
 from typing import Callable
 
 import torch
@@ -31,6 +32,9 @@ class SpERTHead(Head):
     def module_class(self):
         return SpERTHeadModule
 
+    def detected(self, span_logits, relation_logits):
+        return span_logits.argmax(-1) > 0, (relation_logits > _logit(self.relation_threshold)).any(-1)
+
     def loss(self, ops, outputs, span_targets, pair_targets) -> HeadLoss:
         """Entity cross-entropy (mean over spans) plus relation binary cross-entropy
         (over the labels, mean over pairs), each weighted."""
@@ -57,6 +61,11 @@ class SpERTHead(Head):
             terms={"entity": w_ent * entity_loss, "relation": w_rel * relation_loss},
             gradients={"span_logits": d_span.astype("float32"), "relation_logits": d_rel.astype("float32")},
         )
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
 
 
 class SpERTHeadModule(HeadModule):

@@ -25,6 +25,7 @@ from ..layers.fusion import GatedFusion
 from ..layers.relation_encoders import tokens_between
 from .base import EntityDecision, Head, HeadDims, HeadLoss, HeadModule
 from .losses import bce_with_logits, log_softmax
+from .spert import _logit
 
 PHASE_TWO_FEATURES = ("replace", "gate")
 
@@ -44,6 +45,11 @@ class TwoPhaseHead(Head):
     @property
     def module_class(self):
         return TwoPhaseHeadModule
+
+    def detected(self, span_logits, relation_logits):
+        has_relation = relation_logits[:, 0] > _logit(self.relation_threshold) if relation_logits.size else (
+            relation_logits.sum(-1) > 0)
+        return span_logits[:, 0] > 0, has_relation
 
     def loss(self, ops, outputs, span_targets, pair_targets) -> HeadLoss:
         """Binary CE of phase one (mean over spans / pairs) plus the type CE of phase two
