@@ -1,7 +1,9 @@
 """spacy-jere: joint entity and relation extraction for spaCy (SpERT family)."""
 from .relations import Relation, register_extension
+from .tagging import register_tag_extensions
 
 register_extension()
+register_tag_extensions()
 
 # Imported for their registrations (architectures, span getters, factories, ...).
 from . import (  # noqa: E402, F401

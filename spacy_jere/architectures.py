@@ -17,6 +17,7 @@ from thinc.types import Floats2d
 
 from .heads import Head
 from .layers.classifiers import LinearClassifier, MLPClassifier
+from .layers.label_attention import LabelAttentionStack
 from .layers.pruning import SpanPruner
 from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
 from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
@@ -38,6 +39,7 @@ def span_relation_model(
     grad_scaler_config: Optional[dict] = None,
     learn_rate_scale: float = 1.0,
     span_pruner: Optional[SpanPruner] = None,
+    token_stack: Optional[LabelAttentionStack] = None,
 ) -> Model:
     """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
     representations go to the head, which decides the entities; their pairs go through
@@ -47,10 +49,12 @@ def span_relation_model(
         optimizer's (which the tok2vec / transformer gets).
     span_pruner: optional (``spacy_jere.SpanPruner.v1``): only the best-scored spans of
         each sentence reach the head's span classifier (PERA).
+    token_stack: optional (``spacy_jere.LabelAttentionStack.v1``): STSN's stacked label
+        attention between the token vectors and the encoders, with a BIO tagging loss.
     """
     grad_scaler = PyTorchGradScaler(**(grad_scaler_config or {})) if mixed_precision else None
     return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
-                                     learn_rate_scale, span_pruner)
+                                     learn_rate_scale, span_pruner, token_stack)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

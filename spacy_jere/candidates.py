@@ -73,6 +73,8 @@ class CandidateBatch:
     pair_targets: Optional[numpy.ndarray] = None  # (P, R) multi-hot
     given_types: Optional[Ints1d] = None  # (S,) labels of entities found upstream (inference)
     given_spans: Optional[list] = None  # (S,) their Spans
+    token_sentence_ids: Optional[Ints1d] = None  # (T,) batch-wide sentence index of every token
+    token_tags: Optional[Ints1d] = None  # (T,) gold BIO tag ids (training with a token stack)
 
     def doc_spans(self, i: int) -> Tuple[int, int]:
         """Row range of doc ``i``'s spans (spans are grouped by doc, in order)."""
@@ -90,10 +92,11 @@ def _sentence_tables(docs: Sequence[Doc]):
 def _assemble(
     offsets: Ints1d, sent_ids: List[Ints1d], doc_spans: List[Ints2d]
 ) -> CandidateBatch:
-    spans, span_docs, span_sents, span_sent_ids = [], [], [], []
+    spans, span_docs, span_sents, span_sent_ids, token_sent_ids = [], [], [], [], []
     sent_base = 0
     for i, (ids, local) in enumerate(zip(sent_ids, doc_spans, strict=True)):
         bounds = sentence_bounds(ids)
+        token_sent_ids.append(ids + sent_base)
         which = ids[local[:, 0]] if len(local) else numpy.zeros((0,), dtype="int64")
         spans.append(local + offsets[i])
         span_docs.append(numpy.full((len(local),), i, dtype="int64"))
@@ -109,6 +112,9 @@ def _assemble(
         ),
         span_sentence_ids=(
             numpy.concatenate(span_sent_ids).astype("int64") if span_sent_ids else numpy.zeros((0,), "int64")
+        ),
+        token_sentence_ids=(
+            numpy.concatenate(token_sent_ids).astype("int64") if token_sent_ids else numpy.zeros((0,), "int64")
         ),
     )
 

@@ -6,9 +6,11 @@
 The net (spacy-experimental's coref pattern) is a ``Model`` whose ``init`` builds the
 torch module once its dims are known: the token width ``nI`` (inferred from tok2vec at
 initialize, or set from the pipe's saved cfg before loading), the number of entity
-classes (labels + "none"), of relation labels, and the suggester's widest span. The
-head (``attrs["head"]``) and the optional span pruner (``attrs["pruner"]``) are the
-config's objects: the loss is theirs (``spacy_jere.objective``).
+classes (labels + "none"), of relation labels, and the suggester's widest span; with a
+token stack also ``n_tags``, the size of its tag vocabulary. The head
+(``attrs["head"]``), the optional span pruner (``attrs["pruner"]``) and the optional
+token stack (``attrs["token_stack"]``, only when there is one) are the config's
+objects: the loss is theirs (``spacy_jere.objective``).
 """
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
@@ -25,6 +27,8 @@ NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
 # the others are copied to the host for set_annotations.
 ON_DEVICE = ("span_logits", "relation_logits", "pruner_scores")
+# The token stack's dim (only on nets with a stack, so other pipelines save as before).
+STACK_DIMS = ("n_tags",)
 
 
 def build_span_relation_model(
@@ -36,16 +40,22 @@ def build_span_relation_model(
     grad_scaler,
     learn_rate_scale: float,
     span_pruner=None,
+    token_stack=None,
 ) -> Model:
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
+    dims = {name: None for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ())}
     net = Model(
         "span_relation_net",
         net_forward,
         init=partial(net_init, span_encoder=span_encoder, relation_encoder=relation_encoder, head=head,
-                     pruner=span_pruner, mixed_precision=mixed_precision, grad_scaler=grad_scaler),
-        dims={name: None for name in NET_DIMS},
+                     pruner=span_pruner, token_stack=token_stack, mixed_precision=mixed_precision,
+                     grad_scaler=grad_scaler),
+        dims=dims,
     )
+    attrs = {"head": head, "pruner": span_pruner, "learn_rate_scale": learn_rate_scale}
+    if token_stack is not None:
+        attrs["token_stack"] = token_stack
     return Model(
         "span_relation_model",
         forward,
@@ -54,7 +64,7 @@ def build_span_relation_model(
         refs={"tok2vec": tok2vec, "net": net},
         # The head is kept here for the pipe (loss, decoding settings); attrs that
         # msgpack cannot serialize are skipped by Model.to_bytes.
-        attrs={"head": head, "pruner": span_pruner, "learn_rate_scale": learn_rate_scale},
+        attrs=attrs,
     )
 
 
@@ -76,14 +86,15 @@ def token_width(tok2vec: Model, sample: List[Doc]) -> int:
 
 
 def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_encoder: Callable, head: Head,
-             pruner, mixed_precision: bool, grad_scaler) -> None:
-    missing = [name for name in NET_DIMS if not model.has_dim(name)]
+             pruner, mixed_precision: bool, grad_scaler, token_stack=None) -> None:
+    missing = [name for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ()) if not model.has_dim(name)]
     if missing:
         raise ValueError(f"span_relation_net: dims {missing} are not set; the pipe sets them at initialize or load")
     net = build_net(
         span_encoder, relation_encoder, head, token_width=model.get_dim("nI"),
         n_entity_classes=model.get_dim("n_entity_classes"), n_relation_labels=model.get_dim("n_relation_labels"),
-        max_span_width=model.get_dim("max_span_width"), pruner=pruner,
+        max_span_width=model.get_dim("max_span_width"), pruner=pruner, token_stack=token_stack,
+        n_tags=model.get_dim("n_tags") if token_stack is not None else None,
     )
     wrapped = PyTorchWrapper_v2(
         net,
@@ -157,6 +168,8 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "pairs": as_long(candidates.pairs),
         "span_types": as_long(candidates.span_targets),
         "given_types": as_long(candidates.given_types),
+        "token_sentence_ids": as_long(candidates.token_sentence_ids),
+        "token_tags": as_long(candidates.token_tags),
     }
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:

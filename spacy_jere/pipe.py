@@ -22,6 +22,7 @@ from .heads import Head
 from .model import finish_update
 from .objective import model_loss
 from .relations import Relation, get_relations, set_relations
+from .tagging import TagScheme, batch_tags, choose_scheme
 from .targets import LabelMaps, TargetStats, check_relation_arguments, doc_targets
 
 DEFAULT_MODEL_CONFIG = """
@@ -138,6 +139,7 @@ class SpanRelationExtractor(TrainablePipe):
         self.n_dropped_pairs = 0
         self.target_stats = TargetStats()
         self._labels = LabelMaps([], [])
+        self._tags: Optional[TagScheme] = None
         self._rng = numpy.random.default_rng(0)
 
     # -- labels --------------------------------------------------------------
@@ -149,6 +151,21 @@ class SpanRelationExtractor(TrainablePipe):
     def head(self) -> Head:
         """The model's head: its decoding settings can be changed on a trained pipe."""
         return self.model.attrs["head"]
+
+    @property
+    def token_stack(self):
+        """The model's token stack (``spacy_jere.LabelAttentionStack.v1``), or None."""
+        return self.model.attrs.get("token_stack")
+
+    @property
+    def tags(self) -> Tuple[str, ...]:
+        """The token stack's tag vocabulary (empty without a stack)."""
+        return tuple(self.cfg.get("tags", ()))
+
+    @property
+    def tagged_key(self) -> str:
+        """The span group of the entities the token stack's tags spell."""
+        return f"{self.spans_key}_tagged"
 
     @property
     def entity_labels(self) -> Tuple[str, ...]:
@@ -188,6 +205,10 @@ class SpanRelationExtractor(TrainablePipe):
                           "entities will be learned, and no relations predicted.", stacklevel=2)
         self.cfg["entity_labels"] = sorted(entity_labels)
         self.cfg["relation_labels"] = sorted(relation_labels)
+        if self.token_stack is not None:
+            # BIO, or the extended BIO when the training data have two-fold overlaps.
+            scheme = choose_scheme(self.cfg["entity_labels"], [eg.reference for eg in examples], self.spans_key)
+            self.cfg["tags"] = scheme.tags
         self.cfg["max_span_width"] = getattr(self.suggester, "max_width", None) or DEFAULT_MAX_SPAN_WIDTH
         self.cfg["token_width"] = None
         # Seeded from numpy's global state, which spacy train sets from [training] seed.
@@ -206,6 +227,9 @@ class SpanRelationExtractor(TrainablePipe):
             "max_span_width": self.cfg["max_span_width"],
             "nI": self.cfg["token_width"],
         }
+        if self.token_stack is not None and self.cfg.get("tags"):
+            self._tags = TagScheme(self.cfg["tags"])
+            dims["n_tags"] = len(self._tags)
         for name, value in dims.items():
             if value is not None:
                 net.set_dim(name, value, force=True)
@@ -232,7 +256,13 @@ class SpanRelationExtractor(TrainablePipe):
             for doc in docs:
                 self._write_entities(doc, [], [])
                 set_relations(doc, [])
+                if self.token_stack is not None:
+                    self._write_tags(doc, None, None)
             return
+        if "token_tags" in output:
+            for i, doc in enumerate(docs):
+                lo, hi = candidates.token_offsets[i], candidates.token_offsets[i + 1]
+                self._write_tags(doc, output["token_tags"][lo:hi], candidates.token_sentence_ids[lo:hi])
         if output["n_dropped_pairs"]:
             self.n_dropped_pairs += int(output["n_dropped_pairs"])
             # One message text, so Python shows it once; the running count is kept.
@@ -271,6 +301,19 @@ class SpanRelationExtractor(TrainablePipe):
         if self.cfg["write_ents"]:
             write_ents(doc, spans, scores)
 
+    def _write_tags(self, doc: Doc, tag_ids, sentence_ids) -> None:
+        """The token stack's tags: ``doc._.jere_tags`` (None without a prediction) and
+        the entities they spell in ``doc.spans[tagged_key]``."""
+        if tag_ids is None:
+            doc._.jere_tags = None
+            doc.spans[self.tagged_key] = SpanGroup(doc, name=self.tagged_key)
+            return
+        tags = self._tags
+        doc._.jere_tags = [tags.tags[tag] for tag in tag_ids.tolist()]
+        starts = numpy.concatenate([[True], sentence_ids[1:] != sentence_ids[:-1]]) if len(sentence_ids) else []
+        spans = [Span(doc, start, end, label=label) for start, end, label in tags.decode(tag_ids, starts)]
+        doc.spans[self.tagged_key] = SpanGroup(doc, name=self.tagged_key, spans=spans)
+
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """Entity and relation P/R/F; with ``entities_from``, the entities scored are the
         other component's."""
@@ -307,6 +350,11 @@ class SpanRelationExtractor(TrainablePipe):
         )
         if len(candidates.spans) == 0:
             return losses
+        if self.token_stack is not None:
+            candidates.token_tags, left_out = batch_tags(self._tags, docs, targets, self.entity_labels)
+            if left_out:
+                self.target_stats.untagged_entities += left_out
+                self._warn_left_out()
         set_dropout_rate(self.model, drop)
         output, backprop = self.model.begin_update((docs, candidates))
         loss, gradients = self.get_loss(examples, (candidates, output))
@@ -317,12 +365,15 @@ class SpanRelationExtractor(TrainablePipe):
         return losses
 
     def get_loss(self, examples: Iterable[Example], scores) -> Tuple[float, Dict]:
-        """The head's loss (and the span pruner's) and its gradients for the net's outputs."""
+        """The head's loss (and the span pruner's and the token stack's) and its gradients
+        for the net's outputs."""
         candidates, output = scores
         ops = self.model.ops
+        tag_targets = None if candidates.token_tags is None else ops.asarray(candidates.token_tags, dtype="int64")
         result = model_loss(self.head, self.model.attrs.get("pruner"), ops, output,
                             ops.asarray(candidates.span_targets, dtype="int64"),
-                            ops.asarray(candidates.pair_targets, dtype="float32"))
+                            ops.asarray(candidates.pair_targets, dtype="float32"),
+                            token_stack=self.token_stack, tag_targets=tag_targets)
         if self.cfg["entities_from"]:  # entities are not ours to learn: no entity loss
             result.gradients["span_logits"] = ops.alloc(output["span_logits"].shape, dtype="float32")
             return result.total - result.terms.get("entity", 0.0), result.gradients
@@ -338,7 +389,8 @@ class SpanRelationExtractor(TrainablePipe):
                 f"[{self.name}] Some gold annotation could not be used in training (running counts in the pipe's "
                 "target_stats): gold entities whose characters do not start and end on the predicted doc's token "
                 "boundaries, second types of a span that already has one (one type a span), and the relations of "
-                "such entities. Use a tokenizer that matches the annotation (or gold_preproc).",
+                "such entities; with a token stack, entities overlapping deeper than its tag scheme (left out of "
+                "the tags). Use a tokenizer that matches the annotation (or gold_preproc).",
                 stacklevel=2,
             )
 

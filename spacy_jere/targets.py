@@ -30,9 +30,11 @@ class TargetStats:
     unaligned_entities: int = 0  # gold spans not on predicted token boundaries
     conflicting_types: int = 0  # a second type for a span already typed (one type a span)
     relations_left_out: int = 0  # relations with an argument left out for either reason
+    untagged_entities: int = 0  # token stack: entities deeper than the tag scheme (left out of the tags)
 
     def any(self) -> bool:
-        return bool(self.unaligned_entities or self.conflicting_types or self.relations_left_out)
+        return bool(self.unaligned_entities or self.conflicting_types or self.relations_left_out
+                    or self.untagged_entities)
 
 
 def _char_bounds(doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:

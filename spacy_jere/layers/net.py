@@ -4,7 +4,11 @@ encode spans -> the head scores them and decides the entities -> pairs (given in
 training; at inference built here from the decided entities, so the batch stays on the
 device) -> the head scores the pairs (through the relation encoder) -> at inference the
 head decodes relations. What the dict holds is listed in ``SpanRelationNet.forward``;
-a head may add entries of its own (``HeadModule.extra_outputs``)."""
+a head may add entries of its own (``HeadModule.extra_outputs``).
+
+With a token stack (STSN's label attention, ``layers.label_attention``) the span encoder
+reads the stack's entity tokens and the relation encoder its relation tokens instead of
+the token vectors, and the stack's tag logits join the outputs."""
 from typing import Dict, Optional
 
 import torch
@@ -29,12 +33,13 @@ class PairInputs:
 
 class SpanRelationNet(nn.Module):
     def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module,
-                 pruner: Optional[nn.Module] = None):
+                 pruner: Optional[nn.Module] = None, token_stack: Optional[nn.Module] = None):
         super().__init__()
         self.span_encoder = span_encoder
         self.relation_encoder = relation_encoder
         self.head = head
         self.pruner = pruner
+        self.token_stack = token_stack
 
     def forward(
         self,
@@ -46,6 +51,8 @@ class SpanRelationNet(nn.Module):
         pairs: Optional[torch.Tensor] = None,
         span_types: Optional[torch.Tensor] = None,
         given_types: Optional[torch.Tensor] = None,
+        token_sentence_ids: Optional[torch.Tensor] = None,
+        token_tags: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         """Training (``pairs`` and the gold ``span_types`` given): ``span_logits`` (S, C)
         and ``relation_logits`` (P, R'), the head's own column layout. Inference adds
@@ -58,16 +65,31 @@ class SpanRelationNet(nn.Module):
 
         With a pruner (and no ``given_types``): ``pruner_scores`` (S,) and ``kept_spans``
         (K,) the rows the head classified; ``span_logits`` is then (K, C), one row per
-        kept span, and the other spans are "no entity"."""
+        kept span, and the other spans are "no entity".
+
+        With a token stack (``token_sentence_ids`` (T,) given; ``token_tags`` (T,) the
+        gold tag ids in training): ``tag_logits`` (T, n_tags), and at inference
+        ``token_tags`` (T,) the predicted tag ids."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
-        table = RangeMaxTable(tokens, max_range=max(longest, 1))
+        outputs = {}
+        stack = self.token_stack
+        if stack is not None:
+            if token_sentence_ids is None:
+                raise ValueError("SpanRelationNet: a token stack needs token_sentence_ids")
+            entity_tokens, relation_tokens, tag_logits, tags = stack(tokens, token_sentence_ids, token_tags)
+            outputs["tag_logits"] = tag_logits
+            if token_tags is None:
+                outputs["token_tags"] = tags
+            table = RangeMaxTable(entity_tokens, max_range=max(longest, 1))
+            relation_table = RangeMaxTable(relation_tokens, max_range=max(longest, 1))
+        else:
+            table = relation_table = RangeMaxTable(tokens, max_range=max(longest, 1))
         span_reps, context = self.span_encoder(table, spans, span_sentences)
         head = self.head
         features = torch.cat([context, span_reps], dim=-1)
         inference = pairs is None
-        outputs = {}
         if self.pruner is not None and given_types is None:
             scores = self.pruner(features)
             kept = self.pruner.select(scores, span_sentence_ids, None if inference else span_types > 0)
@@ -90,7 +112,7 @@ class SpanRelationNet(nn.Module):
                 labels > 0, decision.confidence, spans, span_docs, span_sentence_ids, head.max_pairs
             )
             span_types = decision.labels
-        pair_inputs = PairInputs(table, span_reps, spans, pairs, span_sentences)
+        pair_inputs = PairInputs(relation_table, span_reps, spans, pairs, span_sentences)
         relation_logits = head.score_pairs(self.relation_encoder, pair_inputs, span_types)
         outputs["relation_logits"] = relation_logits
         outputs.update(head.extra_outputs(table.tokens))
@@ -113,9 +135,17 @@ def _scatter(decision: EntityDecision, rows: torch.Tensor, n: int) -> EntityDeci
 
 
 def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entity_classes: int,
-              n_relation_labels: int, max_span_width: int, pruner=None) -> SpanRelationNet:
-    """The net from its registered parts (builders, a head, an optional pruner), once the
-    widths are known."""
+              n_relation_labels: int, max_span_width: int, pruner=None, token_stack=None,
+              n_tags: Optional[int] = None) -> SpanRelationNet:
+    """The net from its registered parts (builders, a head, an optional pruner, an
+    optional token stack with its ``n_tags`` tags), once the widths are known. With a
+    token stack the encoders and the head read its output width."""
+    stack_module = None
+    if token_stack is not None:
+        if not n_tags:
+            raise ValueError("build_net: a token stack needs n_tags (the size of the tag vocabulary)")
+        stack_module = token_stack.build(token_width, n_tags)
+        token_width = stack_module.output_width
     spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
     pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes,
                              span_width_columns=spans.width_columns)
@@ -123,4 +153,4 @@ def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entit
                     n_entity_classes=n_entity_classes, n_relation_labels=n_relation_labels)
     head_module = head.build(dims, pairs)
     pruner_module = pruner.build(dims.span_features) if pruner is not None else None
-    return SpanRelationNet(spans, pairs, head_module, pruner_module)
+    return SpanRelationNet(spans, pairs, head_module, pruner_module, stack_module)
