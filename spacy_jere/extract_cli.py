@@ -45,6 +45,10 @@ def print_texts(model: str, texts: List[str], spans_key: str, batch_size: int, g
         }, ensure_ascii=False))
 
 
+def _opt(name: str, help: str, **kwargs):
+    return typer.Option(name, help=help, **kwargs)
+
+
 def _fail(message: str) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code=1)
@@ -58,28 +62,24 @@ def extract_command(
                        help="INPUT (.txt one document a line, .jsonl, .parquet, a folder or a glob of them) and "
                             "OUTPUT (a folder for the tables); or texts to print as JSON (default: stdin)"),
     ] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="local (nlp.pipe) or ray (Ray Data)")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="Output tables: parquet (default) or jsonl")]
+    engine: Annotated[Optional[str], _opt("--engine", "local (nlp.pipe; the default) or ray (Ray Data)")] = None,
+    fmt: Annotated[Optional[str], _opt("--format", "Output tables: parquet (the default) or jsonl")] = None,
+    batch_size: Annotated[int, _opt("--batch-size", "Docs per nlp.pipe batch", min=1)] = 64,
+    n_process: Annotated[Optional[int], _opt("--n-process", "local: worker processes (default 1)", min=1)] = None,
+    gpu_id: Annotated[int, _opt("--gpu-id", "local: GPU id, -1 for the CPU")] = -1,
+    workers: Annotated[Optional[int], _opt("--workers", "ray: actors, each a pipeline copy (default 1)", min=1)]
     = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Docs per nlp.pipe batch", min=1)] = 64,
-    n_process: Annotated[Optional[int], typer.Option("--n-process", help="local: worker processes", min=1)] = None,
-    gpu_id: Annotated[int, typer.Option("--gpu-id", help="local: GPU id, -1 for the CPU")] = -1,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="ray: actors (pipeline copies)", min=1)]
+    cpus_per_worker: Annotated[Optional[float], _opt("--cpus-per-worker", "ray: CPUs per actor (default 1)")] = None,
+    gpus_per_worker: Annotated[Optional[float], _opt("--gpus-per-worker", "ray: GPUs per actor (default 0)")] = None,
+    ray_address: Annotated[Optional[str], _opt("--ray-address", "ray: an existing cluster (default: a local Ray)")]
     = None,
-    cpus_per_worker: Annotated[Optional[float], typer.Option("--cpus-per-worker", help="ray: CPUs per actor")]
-    = None,
-    gpus_per_worker: Annotated[Optional[float], typer.Option("--gpus-per-worker", help="ray: GPUs per actor")]
-    = None,
-    ray_address: Annotated[
-        Optional[str], typer.Option("--ray-address", help="ray: an existing cluster (default: start a local Ray)")
-    ] = None,
-    text_field: Annotated[Optional[str], typer.Option("--text-field", help="jsonl/parquet: text field")] = None,
-    id_field: Annotated[Optional[str], typer.Option("--id-field", help="jsonl/parquet: id field")] = None,
+    text_field: Annotated[Optional[str], _opt("--text-field", "jsonl/parquet: text field (default text)")] = None,
+    id_field: Annotated[Optional[str], _opt("--id-field", "jsonl/parquet: id field (default id)")] = None,
     max_chars: Annotated[
-        Optional[int], typer.Option("--max-chars", help="Refuse (skip and report) longer documents", min=1)
+        Optional[int], _opt("--max-chars", "Refuse (skip and report) longer documents (default 100000)", min=1)
     ] = None,
     part_size: Annotated[
-        Optional[int], typer.Option("--part-size", help="Entries per output part (the unit of resume)", min=1)
+        Optional[int], _opt("--part-size", "Lines per output part, the unit of resume (default 1000)", min=1)
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar")] = True,
     spans_key: Annotated[str, typer.Option("--spans-key", help="Texts: doc.spans key of the entities")]

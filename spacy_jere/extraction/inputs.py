@@ -159,6 +159,8 @@ def _record(values: dict, source: str, line: int, fields: Fields) -> Entry:
         return Skipped(source, line, "no_text_field",
                        f"no text field {fields.text!r} (fields: {found}; see --text-field)", doc_id)
     text = values[fields.text]
+    if text is None:
+        return Skipped(source, line, "text_not_string", "text is null", doc_id)
     if not isinstance(text, str):
         return Skipped(source, line, "text_not_string", f"text is of type {type(text).__name__}, not a string", doc_id)
     if not text.strip():

@@ -1,5 +1,6 @@
 """One extraction run: check everything that can be checked before writing, open (or
 resume) OUTPUT, run an engine, and write the summary, also when the engine fails."""
+import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -145,7 +146,7 @@ def run_extraction(settings: ExtractSettings) -> dict:
     annotating = ended - times[0] if times else 0.0
     summary = {
         "status": "failed" if error else "finished",
-        "error": f"{type(error).__name__}: {error}" if error else None,
+        "error": describe_error(error) if error else None,
         "engine": settings.engine, "format": settings.format, "model": settings.model_ref(),
         "inputs": settings.inputs, "output": str(settings.output), "input_files": len(files),
         "settings": {k: v for k, v in asdict(settings).items() if k not in ("output", "inputs")},
@@ -164,6 +165,29 @@ def run_extraction(settings: ExtractSettings) -> dict:
     if error is not None:
         raise ExtractionError(failure_message(summary)) from error
     return summary
+
+
+ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*(?:Error|Exception|Failure|Interrupt|Exit)): (.+)$",
+                        re.MULTILINE)
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message`` of the error that started it all: the first cause in the chain,
+    or, for an error from a Ray worker (whose text holds the worker's traceback), the
+    first exception line of that traceback. No terminal colour codes."""
+    chain = [error]
+    while True:
+        cause = getattr(chain[-1], "cause", None) or chain[-1].__cause__
+        if not isinstance(cause, BaseException) or any(cause is seen for seen in chain):
+            break
+        chain.append(cause)
+    for err in chain:  # a worker's traceback, as text: its first exception line is the worker's error
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+        remote = ERROR_LINE.search(text) if "File \"" in text else None
+        if remote is not None:
+            return f"{remote.group(1)}: {remote.group(2).strip()} (in a worker; {type(error).__name__})"
+    root = chain[-1]
+    return f"{type(root).__name__}: {str(root).strip() or '(no message)'}"
 
 
 def failure_message(summary: dict) -> str:
