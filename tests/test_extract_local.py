@@ -97,6 +97,13 @@ def test_jsonl_output_and_generated_ids_stable_across_runs(reference, corpus, mo
     assert any(path.suffix == ".jsonl" for path in (again / "entities").iterdir())
 
 
+def test_two_processes_give_the_same_tables(reference, corpus, model, tmp_path):
+    output = tmp_path / "two"
+    summary = extract(model, corpus[0], output, part_size=3, n_process=2, batch_size=2)
+    assert summary["settings"]["n_process"] == 2
+    assert tables(output) == tables(reference[0])
+
+
 def test_resume_after_a_failure(reference, corpus, model, tmp_path, monkeypatch):
     output = tmp_path / "resumed"
     monkeypatch.setenv(ENV_DOC, "plain.txt:5")  # the second part of plain.txt (lines 4-6)
