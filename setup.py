@@ -35,6 +35,8 @@ setup(
             "spacy_jere.SpanRelationModel.v1 = spacy_jere.architectures:span_relation_model",
             "spacy_jere.SpERTHead.v1 = spacy_jere.heads.spert:spert_head",
             "spacy_jere.SpanPruner.v1 = spacy_jere.layers.pruning:span_pruner",
+            "spacy_jere.AttentionContribution.v1 = spacy_jere.layers.attention_contribution:attention_contribution",
+            "spacy_jere.AttentionTransformerModel.v1 = spacy_jere.transformer_attentions:attention_transformer_model",
             "spacy_jere.LabelAttentionStack.v1 = spacy_jere.layers.label_attention:label_attention_stack",
             "spacy_jere.TwoPhaseHead.v1 = spacy_jere.heads.two_phase:two_phase_head",
             "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",

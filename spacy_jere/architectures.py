@@ -16,12 +16,14 @@ from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d
 
 from .heads import Head
+from .layers.attention_contribution import AttentionContribution
 from .layers.classifiers import LinearClassifier, MLPClassifier
 from .layers.label_attention import LabelAttentionStack
 from .layers.pruning import SpanPruner
 from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
 from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
 from .model import build_span_relation_model
+from .transformer_attentions import attention_transformer_model  # noqa: F401 (registers the architecture)
 
 
 def _part(module: type, **settings) -> Callable:
@@ -40,6 +42,7 @@ def span_relation_model(
     learn_rate_scale: float = 1.0,
     span_pruner: Optional[SpanPruner] = None,
     token_stack: Optional[LabelAttentionStack] = None,
+    attention_features: Optional[AttentionContribution] = None,
 ) -> Model:
     """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
     representations go to the head, which decides the entities; their pairs go through
@@ -51,10 +54,14 @@ def span_relation_model(
         each sentence reach the head's span classifier (PERA).
     token_stack: optional (``spacy_jere.LabelAttentionStack.v1``): STSN's stacked label
         attention between the token vectors and the encoders, with a BIO tagging loss.
+    attention_features: optional (``spacy_jere.AttentionContribution.v1``): ASpERT's
+        attentional contribution degree, one feature per encoder layer and head added
+        to the span features; needs a transformer listener as tok2vec and the
+        transformer's attention weights (``output_attentions``).
     """
     grad_scaler = PyTorchGradScaler(**(grad_scaler_config or {})) if mixed_precision else None
     return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
-                                     learn_rate_scale, span_pruner, token_stack)
+                                     learn_rate_scale, span_pruner, token_stack, attention_features)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

@@ -11,10 +11,17 @@ token stack also ``n_tags``, the size of its tag vocabulary. The head
 (``attrs["head"]``), the optional span pruner (``attrs["pruner"]``) and the optional
 token stack (``attrs["token_stack"]``, only when there is one) are the config's
 objects: the loss is theirs (``spacy_jere.objective``).
+
+With ``attention_features`` (ASpERT's contribution degree, ``attrs["attention"]``) the
+model calls its tok2vec's two layers itself: the transformer listener (its
+``TransformerData``) and ``trfs2arrays`` (the token vectors); the token-level attention
+matrices of the batch's sentences are made from the same ``TransformerData``
+(``spacy_jere.transformer_attentions``) and go to the net next to the token vectors.
 """
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy
 from spacy.tokens import Doc
 from thinc.api import ArgsKwargs, Model, Optimizer, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Floats2d
@@ -22,6 +29,7 @@ from thinc.types import Floats2d
 from .candidates import CandidateBatch
 from .heads import Head
 from .layers.net import build_net
+from .transformer_attentions import add_attention_gradients, drop_piece_attentions, sentence_attentions
 
 NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
@@ -41,21 +49,26 @@ def build_span_relation_model(
     learn_rate_scale: float,
     span_pruner=None,
     token_stack=None,
+    attention_features=None,
 ) -> Model:
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
+    if attention_features is not None:
+        check_attention_tok2vec(tok2vec)
     dims = {name: None for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ())}
     net = Model(
         "span_relation_net",
         net_forward,
         init=partial(net_init, span_encoder=span_encoder, relation_encoder=relation_encoder, head=head,
                      pruner=span_pruner, token_stack=token_stack, mixed_precision=mixed_precision,
-                     grad_scaler=grad_scaler),
+                     grad_scaler=grad_scaler, attention=attention_features),
         dims=dims,
     )
     attrs = {"head": head, "pruner": span_pruner, "learn_rate_scale": learn_rate_scale}
     if token_stack is not None:
         attrs["token_stack"] = token_stack
+    if attention_features is not None:
+        attrs["attention"] = attention_features
     return Model(
         "span_relation_model",
         forward,
@@ -66,6 +79,18 @@ def build_span_relation_model(
         # msgpack cannot serialize are skipped by Model.to_bytes.
         attrs=attrs,
     )
+
+
+def check_attention_tok2vec(tok2vec: Model) -> None:
+    """attention_features read the transformer's output before it is pooled: the tok2vec
+    must be spacy-transformers' listener (or inline transformer), ``chain(<docs ->
+    TransformerData>, trfs2arrays)``."""
+    layers = getattr(tok2vec, "layers", [])
+    if len(layers) != 2 or layers[1].name != "trfs2arrays":
+        raise ValueError(
+            "SpanRelationModel: attention_features need the encoder's attention weights, so model.tok2vec must be "
+            "a transformer listener (spacy-transformers.TransformerListener.v1, or Tok2VecTransformer.v3), "
+            f"got {tok2vec.name!r}")
 
 
 def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
@@ -86,7 +111,7 @@ def token_width(tok2vec: Model, sample: List[Doc]) -> int:
 
 
 def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_encoder: Callable, head: Head,
-             pruner, mixed_precision: bool, grad_scaler, token_stack=None) -> None:
+             pruner, mixed_precision: bool, grad_scaler, token_stack=None, attention=None) -> None:
     missing = [name for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ()) if not model.has_dim(name)]
     if missing:
         raise ValueError(f"span_relation_net: dims {missing} are not set; the pipe sets them at initialize or load")
@@ -94,7 +119,7 @@ def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_e
         span_encoder, relation_encoder, head, token_width=model.get_dim("nI"),
         n_entity_classes=model.get_dim("n_entity_classes"), n_relation_labels=model.get_dim("n_relation_labels"),
         max_span_width=model.get_dim("max_span_width"), pruner=pruner, token_stack=token_stack,
-        n_tags=model.get_dim("n_tags") if token_stack is not None else None,
+        n_tags=model.get_dim("n_tags") if token_stack is not None else None, attention=attention,
     )
     wrapped = PyTorchWrapper_v2(
         net,
@@ -108,12 +133,53 @@ def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_e
 
 def forward(model: Model, inputs: Tuple[List[Doc], CandidateBatch], is_train: bool) -> Tuple[Dict, Callable]:
     docs, candidates = inputs
+    if model.attrs.get("attention") is not None:
+        return forward_with_attentions(model, docs, candidates, is_train)
     tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
     token_vectors, backprop_tok2vec = tok2vec(docs, is_train)
     output, backprop_net = net((token_vectors, candidates), is_train)
 
     def backprop(d_output: Dict[str, Floats2d]) -> List[Doc]:
         backprop_tok2vec(backprop_net(d_output))
+        return []
+
+    return output, backprop
+
+
+def attention_sentences(candidates: CandidateBatch):
+    """The sentences that hold a candidate span, as (doc, doc-local start, end), and
+    each span's row among them."""
+    bounds = numpy.asarray(candidates.span_sentences, dtype="int64").reshape(-1, 2)
+    offsets = numpy.asarray(candidates.token_offsets, dtype="int64")
+    if not len(bounds):
+        return [], numpy.zeros((0,), dtype="int64")
+    unique, rows = numpy.unique(bounds, axis=0, return_inverse=True)
+    docs = numpy.searchsorted(offsets, unique[:, 0], side="right") - 1
+    local = unique - offsets[docs][:, None]
+    sentences = [(int(d), int(s), int(e)) for d, (s, e) in zip(docs, local, strict=True)]
+    return sentences, rows.reshape(-1).astype("int64")
+
+
+def forward_with_attentions(model: Model, docs: List[Doc], candidates: CandidateBatch, is_train: bool):
+    settings = model.attrs["attention"]
+    tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
+    listener, to_arrays = tok2vec.layers
+    trf_datas, backprop_listener = listener(docs, is_train)
+    token_vectors, backprop_arrays = to_arrays(trf_datas, is_train)
+    sentences, rows = attention_sentences(candidates)
+    attentions, backprop_attentions = sentence_attentions(
+        model.ops, trf_datas, sentences, settings, "span_relation (attention_features)", is_train)
+    if not is_train and settings.drop_attentions:
+        drop_piece_attentions(trf_datas)
+    output, backprop_net = net((token_vectors, candidates, (attentions, rows, settings.grad)), is_train)
+
+    def backprop(d_output: Dict[str, Floats2d]) -> List[Doc]:
+        d_vectors, d_attentions = backprop_net(d_output)
+        d_trf_datas = backprop_arrays(d_vectors)
+        if settings.grad:
+            add_attention_gradients(d_trf_datas, trf_datas, backprop_attentions(d_attentions),
+                                    to_arrays.attrs.get("grad_factor", 1.0))
+        backprop_listener(d_trf_datas)
         return []
 
     return output, backprop
@@ -150,7 +216,8 @@ class ScaledOptimizer:
 
 
 def convert_inputs(model: Model, inputs, is_train: bool):
-    token_vectors, candidates = inputs
+    token_vectors, candidates = inputs[:2]
+    attention = inputs[2] if len(inputs) > 2 else None
     ops = model.ops
     lengths = [len(vectors) for vectors in token_vectors]
     # The pipe never sends a batch without tokens, so there is a width to flatten to.
@@ -171,10 +238,20 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         "token_sentence_ids": as_long(candidates.token_sentence_ids),
         "token_tags": as_long(candidates.token_tags),
     }
+    if attention is not None:
+        attentions, rows, grad = attention
+        kwargs["sentence_attentions"] = xp2torch(ops.asarray(attentions, dtype="float32"),
+                                                 requires_grad=is_train and grad)
+        kwargs["attention_rows"] = as_long(rows)
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
         d_tokens = torch2xp(d_inputs.kwargs["tokens"])
-        return ops.unflatten(d_tokens, ops.asarray1i(lengths))
+        d_vectors = ops.unflatten(d_tokens, ops.asarray1i(lengths))
+        if attention is None:
+            return d_vectors
+        d_attentions = d_inputs.kwargs["sentence_attentions"]
+        d_attentions = ops.alloc(attention[0].shape) if d_attentions is None else torch2xp(d_attentions)
+        return d_vectors, d_attentions
 
     return ArgsKwargs(args=(), kwargs=kwargs), backprop
 

@@ -8,13 +8,20 @@ a head may add entries of its own (``HeadModule.extra_outputs``).
 
 With a token stack (STSN's label attention, ``layers.label_attention``) the span encoder
 reads the stack's entity tokens and the relation encoder its relation tokens instead of
-the token vectors, and the stack's tag logits join the outputs."""
+the token vectors, and the stack's tag logits join the outputs.
+
+With attention features (ASpERT's contribution degree, ``layers.attention_contribution``)
+each span's features get one value per encoder layer and head, from the token-level
+attention matrices of the batch's sentences (``sentence_attentions``), before the span
+classifier (and the pruner, if any) reads them; the relation encoder does not see them
+(eq. 4 keeps e(s))."""
 from typing import Dict, Optional
 
 import torch
 from torch import nn
 
 from ..heads.base import EntityDecision, HeadDims
+from .attention_contribution import contribution_degree
 from .pairing import candidate_pairs
 from .pooling import RangeMaxTable
 
@@ -33,8 +40,9 @@ class PairInputs:
 
 class SpanRelationNet(nn.Module):
     def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module,
-                 pruner: Optional[nn.Module] = None, token_stack: Optional[nn.Module] = None):
+                 pruner: Optional[nn.Module] = None, token_stack: Optional[nn.Module] = None, attention=None):
         super().__init__()
+        self.attention = attention  # the config's AttentionContribution (settings, no weights), or None
         self.span_encoder = span_encoder
         self.relation_encoder = relation_encoder
         self.head = head
@@ -53,6 +61,8 @@ class SpanRelationNet(nn.Module):
         given_types: Optional[torch.Tensor] = None,
         token_sentence_ids: Optional[torch.Tensor] = None,
         token_tags: Optional[torch.Tensor] = None,
+        sentence_attentions: Optional[torch.Tensor] = None,
+        attention_rows: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         """Training (``pairs`` and the gold ``span_types`` given): ``span_logits`` (S, C)
         and ``relation_logits`` (P, R'), the head's own column layout. Inference adds
@@ -69,7 +79,10 @@ class SpanRelationNet(nn.Module):
 
         With a token stack (``token_sentence_ids`` (T,) given; ``token_tags`` (T,) the
         gold tag ids in training): ``tag_logits`` (T, n_tags), and at inference
-        ``token_tags`` (T,) the predicted tag ids."""
+        ``token_tags`` (T,) the predicted tag ids.
+
+        With attention features: ``sentence_attentions`` (R, F, N, N) the token-level
+        attention matrices of R sentences and ``attention_rows`` (S,) each span's."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
@@ -89,6 +102,12 @@ class SpanRelationNet(nn.Module):
         span_reps, context = self.span_encoder(table, spans, span_sentences)
         head = self.head
         features = torch.cat([context, span_reps], dim=-1)
+        if self.attention is not None:
+            if sentence_attentions is None or attention_rows is None:
+                raise ValueError("SpanRelationNet: attention features need sentence_attentions and attention_rows")
+            degree = contribution_degree(sentence_attentions, attention_rows, spans, span_sentences,
+                                         self.attention.theta)
+            features = torch.cat([features, degree.to(features.dtype)], dim=-1)
         inference = pairs is None
         if self.pruner is not None and given_types is None:
             scores = self.pruner(features)
@@ -136,10 +155,11 @@ def _scatter(decision: EntityDecision, rows: torch.Tensor, n: int) -> EntityDeci
 
 def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entity_classes: int,
               n_relation_labels: int, max_span_width: int, pruner=None, token_stack=None,
-              n_tags: Optional[int] = None) -> SpanRelationNet:
+              n_tags: Optional[int] = None, attention=None) -> SpanRelationNet:
     """The net from its registered parts (builders, a head, an optional pruner, an
     optional token stack with its ``n_tags`` tags), once the widths are known. With a
-    token stack the encoders and the head read its output width."""
+    token stack the encoders and the head read its output width; with ``attention``
+    (an ``AttentionContribution``) the span features are ``attention.width`` wider."""
     stack_module = None
     if token_stack is not None:
         if not n_tags:
@@ -149,8 +169,9 @@ def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entit
     spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
     pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes,
                              span_width_columns=spans.width_columns)
-    dims = HeadDims(token_width=token_width, span_features=spans.output_width + spans.context_width,
+    attention_width = attention.width if attention is not None else 0
+    dims = HeadDims(token_width=token_width, span_features=spans.output_width + spans.context_width + attention_width,
                     n_entity_classes=n_entity_classes, n_relation_labels=n_relation_labels)
     head_module = head.build(dims, pairs)
     pruner_module = pruner.build(dims.span_features) if pruner is not None else None
-    return SpanRelationNet(spans, pairs, head_module, pruner_module, stack_module)
+    return SpanRelationNet(spans, pairs, head_module, pruner_module, stack_module, attention)
