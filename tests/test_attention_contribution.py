@@ -20,7 +20,10 @@ from spacy_jere.transformer_attentions import (
     token_attentions_backward,
 )
 
+from . import test_end_to_end as end_to_end
 from .conftest import TRAIN_DATA, make_examples
+from .test_end_to_end import check_fresh_process
+from .test_end_to_end import predictions as end_to_end_predictions
 
 # -- the contribution degree ---------------------------------------------------------
 
@@ -388,6 +391,8 @@ def test_save_and_load_give_the_same_predictions(trained, tmp_path):
     loaded = spacy.load(tmp_path / "model")
     assert loaded.config["components"]["span_relation"]["model"]["attention_features"]["theta"] == 0.2
     assert _predictions(loaded, TEXTS) == expected
+    # a process that never imports spacy_jere finds the parts through the entry points
+    check_fresh_process(tmp_path / "model", end_to_end_predictions(nlp, end_to_end.TEXTS))
     again = spacy.util.load_model_from_config(nlp.config, auto_fill=True)
     again.from_bytes(nlp.to_bytes())
     assert _predictions(again, TEXTS) == expected
