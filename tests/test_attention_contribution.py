@@ -415,3 +415,33 @@ def test_attention_features_on_a_gpu(trained):
         assert losses["span_relation"] > 0
     finally:
         spacy.require_cpu()
+
+
+def test_the_net_widens_the_span_features_and_combines_with_the_pruner():
+    from spacy_jere.architectures import linear_classifier, max_pool_span_encoder, spert_relation_encoder
+    from spacy_jere.heads import spert_head
+    from spacy_jere.layers.net import build_net
+    from spacy_jere.layers.pruning import span_pruner
+
+    settings = attention_contribution(n_layers=2, n_heads=3)
+    head = spert_head(linear_classifier(), linear_classifier())
+    pruner = span_pruner(retention=0.5, min_keep=1)
+    net = build_net(max_pool_span_encoder(), spert_relation_encoder(), head, token_width=8, n_entity_classes=3,
+                    n_relation_labels=2, max_span_width=4, pruner=pruner, attention=settings)
+    plain = build_net(max_pool_span_encoder(), spert_relation_encoder(), head, token_width=8, n_entity_classes=3,
+                      n_relation_labels=2, max_span_width=4)
+    assert net.pruner.scorer.in_features == plain.span_encoder.output_width + plain.span_encoder.context_width + 6
+    tokens = torch.randn(6, 8)
+    spans = torch.tensor([[0, 1], [2, 4], [4, 6]])
+    sents = torch.tensor([[0, 6]] * 3)
+    zeros = torch.zeros(3, dtype=torch.long)
+    attentions = torch.rand(1, 6, 6, 6).requires_grad_(True)
+    out = net(tokens, spans, sents, zeros, zeros, pairs=torch.tensor([[0, 1]]), span_types=torch.tensor([1, 2, 0]),
+              sentence_attentions=attentions, attention_rows=zeros)
+    out["span_logits"].sum().backward()
+    assert attentions.grad is not None
+    net.eval()
+    out = net(tokens, spans, sents, zeros, zeros, sentence_attentions=attentions.detach(), attention_rows=zeros)
+    assert out["entity_labels"].shape == (3,)
+    with pytest.raises(ValueError, match="attention features need sentence_attentions"):
+        net(tokens, spans, sents, zeros, zeros)
