@@ -28,7 +28,7 @@ setup(
     },
     entry_points={
         "spacy_factories": [
-            "span_relation = spacy_jere.pipe:make_span_relation",
+            "span_relation = spacy_jere.factory:make_span_relation",
             "long_sentence_splitter = spacy_jere.sentence_limit:make_long_sentence_splitter",
         ],
         "spacy_architectures": [
@@ -37,6 +37,8 @@ setup(
             "spacy_jere.SpanPruner.v1 = spacy_jere.layers.pruning:span_pruner",
             "spacy_jere.AttentionContribution.v1 = spacy_jere.layers.attention_contribution:attention_contribution",
             "spacy_jere.AttentionTransformerModel.v1 = spacy_jere.transformer_attentions:attention_transformer_model",
+            "spacy_jere.PositionMarkers.v1 = spacy_jere.layers.position_markers:position_markers",
+            "spacy_jere.MarkerTransformerModel.v1 = spacy_jere.transformer_markers:marker_transformer_model",
             "spacy_jere.LabelAttentionStack.v1 = spacy_jere.layers.label_attention:label_attention_stack",
             "spacy_jere.TwoPhaseHead.v1 = spacy_jere.heads.two_phase:two_phase_head",
             "spacy_jere.MaxPoolSpanEncoder.v1 = spacy_jere.architectures:max_pool_span_encoder",

@@ -17,7 +17,8 @@ from . import (  # noqa: E402, F401
     transformer_name,
     windows,
 )
-from .pipe import SpanRelationExtractor, make_span_relation  # noqa: E402
+from .factory import make_span_relation  # noqa: E402
+from .pipe import SpanRelationExtractor  # noqa: E402
 
 __all__ = ["Relation", "SpanRelationExtractor", "make_span_relation"]
 __version__ = "0.2.0"

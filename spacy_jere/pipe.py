@@ -11,98 +11,23 @@ import srsly
 from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc, Span, SpanGroup
+from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Model, Optimizer, set_dropout_rate
 
+from .annotations import decoded_docs, write_entities, write_tags
 from .candidates import CandidateBatch, inference_candidates, training_candidates
-from .entity_sources import given_candidates, write_ents
+from .entity_sources import given_candidates
 from .heads import Head
 from .model import finish_update
 from .objective import model_loss
-from .relations import Relation, get_relations, set_relations
+from .relations import get_relations, set_relations
 from .tagging import TagScheme, batch_tags, choose_scheme
 from .targets import LabelMaps, TargetStats, check_relation_arguments, doc_targets
 
-DEFAULT_MODEL_CONFIG = """
-[model]
-@architectures = "spacy_jere.SpanRelationModel.v1"
-
-[model.tok2vec]
-@architectures = "spacy.HashEmbedCNN.v2"
-pretrained_vectors = null
-width = 96
-depth = 4
-embed_size = 2000
-window_size = 1
-maxout_pieces = 3
-subword_features = true
-
-[model.span_encoder]
-@architectures = "spacy_jere.MaxPoolSpanEncoder.v1"
-
-[model.relation_encoder]
-@architectures = "spacy_jere.SpERTRelationEncoder.v1"
-
-[model.head]
-@architectures = "spacy_jere.SpERTHead.v1"
-
-[model.head.span_classifier]
-@architectures = "spacy_jere.LinearClassifier.v1"
-
-[model.head.relation_classifier]
-@architectures = "spacy_jere.LinearClassifier.v1"
-"""
-DEFAULT_MODEL = util.load_config_from_str(DEFAULT_MODEL_CONFIG)["model"]
 # The widest span when the suggester has no limit of its own (it sizes the width embedding).
 DEFAULT_MAX_SPAN_WIDTH = 10
-
-
-@Language.factory(
-    "span_relation",
-    assigns=["doc.spans", "doc._.relations"],
-    default_config={
-        "model": DEFAULT_MODEL,
-        "suggester": {"@misc": "spacy_jere.sentence_ngram_suggester.v1", "max_width": 10},
-        "spans_key": "entities",
-        "neg_entity_count": 100,
-        "neg_relation_count": 100,
-        "neg_per_gold": 0,
-        "entities_from": None,
-        "write_ents": False,
-        "scorer": {"@scorers": "spacy_jere.span_relation_scorer.v1"},
-    },
-    default_score_weights={
-        "ent_f": 0.5, "rel_f": 0.0, "rel_strict_f": 0.5,
-        "ent_p": None, "ent_r": None, "rel_strict_p": None, "rel_strict_r": None,
-    },
-)
-def make_span_relation(
-    nlp: Language, name: str, model: Model, suggester: Callable[[Iterable[Doc]], List[numpy.ndarray]],
-    spans_key: str, neg_entity_count: int, neg_relation_count: int, neg_per_gold: int, entities_from: Optional[str],
-    write_ents: bool, scorer: Optional[Callable],
-) -> "SpanRelationExtractor":
-    """Entities (nested and overlapping) into ``doc.spans[spans_key]``, typed and
-    directed relations between them into ``doc._.relations``.
-
-    suggester: the candidate spans of a doc (default: every span of 1..10 tokens inside
-        a sentence); training samples its negative spans from them.
-    neg_entity_count / neg_relation_count: negatives sampled per doc in training.
-    neg_per_gold: if > 0, sample this many negatives per gold item instead (Ji et al.
-        2020's dynamic sampling, k = 30 there).
-    entities_from: take the entities from another component, "ents" (doc.ents) or a
-        span group key, and classify only the pairs; training then learns relations
-        between the gold entities (no entity loss) and the pipe writes no entities.
-    write_ents: also write the entities to doc.ents (overlaps: the most confident win).
-    The model's head (``[model.head]``) holds the decoding settings (relation_threshold,
-    max_pairs, entity_overlap) and the loss weights.
-    """
-    return SpanRelationExtractor(
-        nlp.vocab, model, name, suggester=suggester, spans_key=spans_key, neg_entity_count=neg_entity_count,
-        neg_relation_count=neg_relation_count, neg_per_gold=neg_per_gold, entities_from=entities_from,
-        write_ents=write_ents, scorer=scorer,
-    )
 
 
 class SpanRelationExtractor(TrainablePipe):
@@ -257,12 +182,13 @@ class SpanRelationExtractor(TrainablePipe):
                 self._write_entities(doc, [], [])
                 set_relations(doc, [])
                 if self.token_stack is not None:
-                    self._write_tags(doc, None, None)
+                    write_tags(doc, self.tagged_key, self._tags, None, None)
             return
         if "token_tags" in output:
             for i, doc in enumerate(docs):
                 lo, hi = candidates.token_offsets[i], candidates.token_offsets[i + 1]
-                self._write_tags(doc, output["token_tags"][lo:hi], candidates.token_sentence_ids[lo:hi])
+                write_tags(doc, self.tagged_key, self._tags, output["token_tags"][lo:hi],
+                           candidates.token_sentence_ids[lo:hi])
         if output["n_dropped_pairs"]:
             self.n_dropped_pairs += int(output["n_dropped_pairs"])
             # One message text, so Python shows it once; the running count is kept.
@@ -272,47 +198,14 @@ class SpanRelationExtractor(TrainablePipe):
                 "n_dropped_pairs; raise the head's max_pairs to keep them.",
                 stacklevel=2,
             )
-        labels, confidence, pairs = output["entity_labels"], output["entity_scores"], output["pairs"]
-        rel_rows = output["relation_rows"]
-        rel_docs = candidates.span_docs[pairs[rel_rows, 0]] if len(rel_rows) else numpy.zeros((0,), "int64")
-        entity_labels, relation_labels = self.entity_labels, self.relation_labels
-        for i, doc in enumerate(docs):
-            lo, hi = candidates.doc_spans(i)
-            offset = candidates.token_offsets[i]
-            if candidates.given_spans is not None:
-                entities = {row: candidates.given_spans[row] for row in range(lo, hi)}
-            else:
-                entities = {}
-                for row in lo + numpy.flatnonzero(labels[lo:hi] > 0):
-                    start, end = candidates.spans[row] - offset
-                    entities[row] = Span(doc, int(start), int(end), label=entity_labels[labels[row] - 1])
-                self._write_entities(doc, list(entities.values()), [float(confidence[row]) for row in entities])
-            in_doc = rel_docs == i
-            set_relations(doc, [
-                Relation(entities[pairs[row, 0]], entities[pairs[row, 1]], relation_labels[label], float(score))
-                for row, label, score in zip(rel_rows[in_doc], output["relation_labels"][in_doc],
-                                             output["relation_scores"][in_doc], strict=True)
-            ])
+        decoded = decoded_docs(docs, candidates, output, self.entity_labels, self.relation_labels)
+        for doc, (entities, confidences, relations) in zip(docs, decoded, strict=True):
+            self._write_entities(doc, entities, confidences)
+            set_relations(doc, relations)
 
     def _write_entities(self, doc: Doc, spans: List[Span], scores: List[float]) -> None:
-        if self.cfg["entities_from"]:
-            return  # another component's entities: left as they are
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs={"scores": scores})
-        if self.cfg["write_ents"]:
-            write_ents(doc, spans, scores)
-
-    def _write_tags(self, doc: Doc, tag_ids, sentence_ids) -> None:
-        """The token stack's tags: ``doc._.jere_tags`` (None without a prediction) and
-        the entities they spell in ``doc.spans[tagged_key]``."""
-        if tag_ids is None:
-            doc._.jere_tags = None
-            doc.spans[self.tagged_key] = SpanGroup(doc, name=self.tagged_key)
-            return
-        tags = self._tags
-        doc._.jere_tags = [tags.tags[tag] for tag in tag_ids.tolist()]
-        starts = numpy.concatenate([[True], sentence_ids[1:] != sentence_ids[:-1]]) if len(sentence_ids) else []
-        spans = [Span(doc, start, end, label=label) for start, end, label in tags.decode(tag_ids, starts)]
-        doc.spans[self.tagged_key] = SpanGroup(doc, name=self.tagged_key, spans=spans)
+        if not self.cfg["entities_from"]:  # else another component's entities: left as they are
+            write_entities(doc, self.spans_key, spans, scores, self.cfg["write_ents"])
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict:
         """Entity and relation P/R/F; with ``entities_from``, the entities scored are the
@@ -383,16 +276,8 @@ class SpanRelationExtractor(TrainablePipe):
         finish_update(self.model, sgd)
 
     def _warn_left_out(self) -> None:
-        stats = self.target_stats
-        if stats.any():
-            warnings.warn(
-                f"[{self.name}] Some gold annotation could not be used in training (running counts in the pipe's "
-                "target_stats): gold entities whose characters do not start and end on the predicted doc's token "
-                "boundaries, second types of a span that already has one (one type a span), and the relations of "
-                "such entities; with a token stack, entities overlapping deeper than its tag scheme (left out of "
-                "the tags). Use a tokenizer that matches the annotation (or gold_preproc).",
-                stacklevel=2,
-            )
+        if self.target_stats.any():
+            warnings.warn(f"[{self.name}] {TargetStats.MESSAGE}", stacklevel=2)
 
     # -- serialization -------------------------------------------------------
     # The net's shape depends on cfg (labels, token width, widest span), so cfg is read

@@ -32,6 +32,14 @@ class TargetStats:
     relations_left_out: int = 0  # relations with an argument left out for either reason
     untagged_entities: int = 0  # token stack: entities deeper than the tag scheme (left out of the tags)
 
+    MESSAGE = (
+        "Some gold annotation could not be used in training (running counts in the pipe's target_stats): "
+        "gold entities whose characters do not start and end on the predicted doc's token boundaries, second "
+        "types of a span that already has one (one type a span), and the relations of such entities; with a "
+        "token stack, entities overlapping deeper than its tag scheme (left out of the tags). Use a tokenizer "
+        "that matches the annotation (or gold_preproc)."
+    )
+
     def any(self) -> bool:
         return bool(self.unaligned_entities or self.conflicting_types or self.relations_left_out
                     or self.untagged_entities)
