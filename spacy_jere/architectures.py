@@ -19,11 +19,13 @@ from .heads import Head
 from .layers.attention_contribution import AttentionContribution
 from .layers.classifiers import LinearClassifier, MLPClassifier
 from .layers.label_attention import LabelAttentionStack
+from .layers.position_markers import PositionMarkers
 from .layers.pruning import SpanPruner
 from .layers.relation_encoders import AttentionRelationEncoder, SpERTRelationEncoder
 from .layers.span_encoders import AttentionSpanEncoder, MaxPoolSpanEncoder
 from .model import build_span_relation_model
 from .transformer_attentions import attention_transformer_model  # noqa: F401 (registers the architecture)
+from .transformer_markers import marker_transformer_model  # noqa: F401 (registers the architecture)
 
 
 def _part(module: type, **settings) -> Callable:
@@ -43,6 +45,7 @@ def span_relation_model(
     span_pruner: Optional[SpanPruner] = None,
     token_stack: Optional[LabelAttentionStack] = None,
     attention_features: Optional[AttentionContribution] = None,
+    markers: Optional[PositionMarkers] = None,
 ) -> Model:
     """Spans and relations over the token vectors of ``tok2vec``: the span encoder's
     representations go to the head, which decides the entities; their pairs go through
@@ -58,10 +61,14 @@ def span_relation_model(
         attentional contribution degree, one feature per encoder layer and head added
         to the span features; needs a transformer listener as tok2vec and the
         transformer's attention weights (``output_attentions``).
+    markers: optional (``spacy_jere.PositionMarkers.v1``): PERA's position-attentive
+        markers, the [B] vector of a span's first word and the [E] of its last added to
+        its representation; needs a transformer listener as tok2vec and
+        ``spacy_jere.MarkerTransformerModel.v1`` as the transformer.
     """
     grad_scaler = PyTorchGradScaler(**(grad_scaler_config or {})) if mixed_precision else None
     return build_span_relation_model(tok2vec, span_encoder, relation_encoder, head, mixed_precision, grad_scaler,
-                                     learn_rate_scale, span_pruner, token_stack, attention_features)
+                                     learn_rate_scale, span_pruner, token_stack, attention_features, markers)
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")

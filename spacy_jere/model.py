@@ -17,6 +17,12 @@ model calls its tok2vec's two layers itself: the transformer listener (its
 ``TransformerData``) and ``trfs2arrays`` (the token vectors); the token-level attention
 matrices of the batch's sentences are made from the same ``TransformerData``
 (``spacy_jere.transformer_attentions``) and go to the net next to the token vectors.
+
+With ``markers`` (PERA's position-attentive markers, ``attrs["markers"]``) likewise: the
+[B] and [E] marker vectors of every token come from the same ``TransformerData``
+(``model_output["jere_markers"]``, made by ``spacy_jere.MarkerTransformerModel.v1``;
+``spacy_jere.transformer_markers``) and go to the net next to the token vectors; their
+gradient goes back next to the token vectors'.
 """
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
@@ -30,6 +36,7 @@ from .candidates import CandidateBatch
 from .heads import Head
 from .layers.net import build_net
 from .transformer_attentions import add_attention_gradients, drop_piece_attentions, sentence_attentions
+from .transformer_markers import add_marker_gradients, marker_vectors
 
 NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
@@ -50,18 +57,21 @@ def build_span_relation_model(
     span_pruner=None,
     token_stack=None,
     attention_features=None,
+    markers=None,
 ) -> Model:
     if learn_rate_scale <= 0:
         raise ValueError(f"SpanRelationModel: learn_rate_scale must be > 0, got {learn_rate_scale}")
     if attention_features is not None:
         check_attention_tok2vec(tok2vec)
+    if markers is not None:
+        check_attention_tok2vec(tok2vec, what="markers need the marker tokens' vectors from the encoder")
     dims = {name: None for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ())}
     net = Model(
         "span_relation_net",
         net_forward,
         init=partial(net_init, span_encoder=span_encoder, relation_encoder=relation_encoder, head=head,
                      pruner=span_pruner, token_stack=token_stack, mixed_precision=mixed_precision,
-                     grad_scaler=grad_scaler, attention=attention_features),
+                     grad_scaler=grad_scaler, attention=attention_features, markers=markers),
         dims=dims,
     )
     attrs = {"head": head, "pruner": span_pruner, "learn_rate_scale": learn_rate_scale}
@@ -69,6 +79,8 @@ def build_span_relation_model(
         attrs["token_stack"] = token_stack
     if attention_features is not None:
         attrs["attention"] = attention_features
+    if markers is not None:
+        attrs["markers"] = markers
     return Model(
         "span_relation_model",
         forward,
@@ -81,14 +93,15 @@ def build_span_relation_model(
     )
 
 
-def check_attention_tok2vec(tok2vec: Model) -> None:
-    """attention_features read the transformer's output before it is pooled: the tok2vec
-    must be spacy-transformers' listener (or inline transformer), ``chain(<docs ->
-    TransformerData>, trfs2arrays)``."""
+def check_attention_tok2vec(tok2vec: Model, what: str = "attention_features need the encoder's attention weights",
+                            ) -> None:
+    """attention_features and markers read the transformer's output before it is pooled:
+    the tok2vec must be spacy-transformers' listener (or inline transformer),
+    ``chain(<docs -> TransformerData>, trfs2arrays)``."""
     layers = getattr(tok2vec, "layers", [])
     if len(layers) != 2 or layers[1].name != "trfs2arrays":
         raise ValueError(
-            "SpanRelationModel: attention_features need the encoder's attention weights, so model.tok2vec must be "
+            f"SpanRelationModel: {what}, so model.tok2vec must be "
             "a transformer listener (spacy-transformers.TransformerListener.v1, or Tok2VecTransformer.v3), "
             f"got {tok2vec.name!r}")
 
@@ -111,7 +124,7 @@ def token_width(tok2vec: Model, sample: List[Doc]) -> int:
 
 
 def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_encoder: Callable, head: Head,
-             pruner, mixed_precision: bool, grad_scaler, token_stack=None, attention=None) -> None:
+             pruner, mixed_precision: bool, grad_scaler, token_stack=None, attention=None, markers=None) -> None:
     missing = [name for name in NET_DIMS + (STACK_DIMS if token_stack is not None else ()) if not model.has_dim(name)]
     if missing:
         raise ValueError(f"span_relation_net: dims {missing} are not set; the pipe sets them at initialize or load")
@@ -119,7 +132,7 @@ def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_e
         span_encoder, relation_encoder, head, token_width=model.get_dim("nI"),
         n_entity_classes=model.get_dim("n_entity_classes"), n_relation_labels=model.get_dim("n_relation_labels"),
         max_span_width=model.get_dim("max_span_width"), pruner=pruner, token_stack=token_stack,
-        n_tags=model.get_dim("n_tags") if token_stack is not None else None, attention=attention,
+        n_tags=model.get_dim("n_tags") if token_stack is not None else None, attention=attention, markers=markers,
     )
     wrapped = PyTorchWrapper_v2(
         net,
@@ -133,8 +146,8 @@ def net_init(model: Model, X=None, Y=None, *, span_encoder: Callable, relation_e
 
 def forward(model: Model, inputs: Tuple[List[Doc], CandidateBatch], is_train: bool) -> Tuple[Dict, Callable]:
     docs, candidates = inputs
-    if model.attrs.get("attention") is not None:
-        return forward_with_attentions(model, docs, candidates, is_train)
+    if model.attrs.get("attention") is not None or model.attrs.get("markers") is not None:
+        return forward_with_features(model, docs, candidates, is_train)
     tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
     token_vectors, backprop_tok2vec = tok2vec(docs, is_train)
     output, backprop_net = net((token_vectors, candidates), is_train)
@@ -160,25 +173,41 @@ def attention_sentences(candidates: CandidateBatch):
     return sentences, rows.reshape(-1).astype("int64")
 
 
-def forward_with_attentions(model: Model, docs: List[Doc], candidates: CandidateBatch, is_train: bool):
-    settings = model.attrs["attention"]
+def forward_with_features(model: Model, docs: List[Doc], candidates: CandidateBatch, is_train: bool):
+    """The listener and its pooling called here, so that the attention features and the
+    markers are read from the same ``TransformerData`` as the token vectors."""
+    settings = model.attrs.get("attention")
+    markers = model.attrs.get("markers")
     tok2vec, net = model.get_ref("tok2vec"), model.get_ref("net")
     listener, to_arrays = tok2vec.layers
     trf_datas, backprop_listener = listener(docs, is_train)
     token_vectors, backprop_arrays = to_arrays(trf_datas, is_train)
-    sentences, rows = attention_sentences(candidates)
-    attentions, backprop_attentions = sentence_attentions(
-        model.ops, trf_datas, sentences, settings, "span_relation (attention_features)", is_train)
-    if not is_train and settings.drop_attentions:
-        drop_piece_attentions(trf_datas)
-    output, backprop_net = net((token_vectors, candidates, (attentions, rows, settings.grad)), is_train)
+    attention = backprop_attentions = None
+    if settings is not None:
+        sentences, rows = attention_sentences(candidates)
+        attentions, backprop_attentions = sentence_attentions(
+            model.ops, trf_datas, sentences, settings, "span_relation (attention_features)", is_train)
+        if not is_train and settings.drop_attentions:
+            drop_piece_attentions(trf_datas)
+        attention = (attentions, rows, settings.grad)
+    token_markers = backprop_markers = None
+    if markers is not None:
+        width = next((int(v.shape[1]) for v in token_vectors if len(v)), int(net.get_dim("nI")))
+        per_doc, backprop_markers = marker_vectors(model.ops, trf_datas, [len(doc) for doc in docs], width,
+                                                   "span_relation (markers)")
+        token_markers = model.ops.flatten(per_doc) if per_doc else model.ops.alloc2f(0, 2 * width)
+    output, backprop_net = net((token_vectors, candidates, attention, token_markers), is_train)
 
     def backprop(d_output: Dict[str, Floats2d]) -> List[Doc]:
-        d_vectors, d_attentions = backprop_net(d_output)
+        d_vectors, d_attentions, d_markers = backprop_net(d_output)
         d_trf_datas = backprop_arrays(d_vectors)
-        if settings.grad:
-            add_attention_gradients(d_trf_datas, trf_datas, backprop_attentions(d_attentions),
-                                    to_arrays.attrs.get("grad_factor", 1.0))
+        grad_factor = to_arrays.attrs.get("grad_factor", 1.0)
+        if settings is not None and settings.grad:
+            add_attention_gradients(d_trf_datas, trf_datas, backprop_attentions(d_attentions), grad_factor)
+        if markers is not None:
+            lengths = model.ops.asarray1i([len(doc) for doc in docs])
+            add_marker_gradients(d_trf_datas, trf_datas, backprop_markers(model.ops.unflatten(d_markers, lengths)),
+                                 grad_factor)
         backprop_listener(d_trf_datas)
         return []
 
@@ -218,6 +247,7 @@ class ScaledOptimizer:
 def convert_inputs(model: Model, inputs, is_train: bool):
     token_vectors, candidates = inputs[:2]
     attention = inputs[2] if len(inputs) > 2 else None
+    token_markers = inputs[3] if len(inputs) > 3 else None
     ops = model.ops
     lengths = [len(vectors) for vectors in token_vectors]
     # The pipe never sends a batch without tokens, so there is a width to flatten to.
@@ -243,15 +273,22 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         kwargs["sentence_attentions"] = xp2torch(ops.asarray(attentions, dtype="float32"),
                                                  requires_grad=is_train and grad)
         kwargs["attention_rows"] = as_long(rows)
+    if token_markers is not None:
+        kwargs["token_markers"] = xp2torch(ops.asarray(token_markers, dtype="float32"), requires_grad=is_train)
 
     def backprop(d_inputs: ArgsKwargs) -> List[Floats2d]:
         d_tokens = torch2xp(d_inputs.kwargs["tokens"])
         d_vectors = ops.unflatten(d_tokens, ops.asarray1i(lengths))
-        if attention is None:
+        if len(inputs) == 2:
             return d_vectors
-        d_attentions = d_inputs.kwargs["sentence_attentions"]
-        d_attentions = ops.alloc(attention[0].shape) if d_attentions is None else torch2xp(d_attentions)
-        return d_vectors, d_attentions
+        d_attentions = d_markers = None
+        if attention is not None:
+            d_attentions = d_inputs.kwargs["sentence_attentions"]
+            d_attentions = ops.alloc(attention[0].shape) if d_attentions is None else torch2xp(d_attentions)
+        if token_markers is not None:
+            d_markers = d_inputs.kwargs.get("token_markers")
+            d_markers = ops.alloc(token_markers.shape) if d_markers is None else torch2xp(d_markers)
+        return d_vectors, d_attentions, d_markers
 
     return ArgsKwargs(args=(), kwargs=kwargs), backprop
 

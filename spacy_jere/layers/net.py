@@ -14,7 +14,12 @@ With attention features (ASpERT's contribution degree, ``layers.attention_contri
 each span's features get one value per encoder layer and head, from the token-level
 attention matrices of the batch's sentences (``sentence_attentions``), before the span
 classifier (and the pruner, if any) reads them; the relation encoder does not see them
-(eq. 4 keeps e(s))."""
+(eq. 4 keeps e(s)).
+
+With position markers (PERA, ``layers.position_markers``) each span's representation gains
+the [B] marker vector of its first token and the [E] of its last (``token_markers``, one
+row per token like ``tokens``), before its width embedding (eq. 3): the span classifier,
+the pruner and the relation encoder read them (eq. 4)."""
 from typing import Dict, Optional
 
 import torch
@@ -24,6 +29,7 @@ from ..heads.base import EntityDecision, HeadDims
 from .attention_contribution import contribution_degree
 from .pairing import candidate_pairs
 from .pooling import RangeMaxTable
+from .position_markers import insert_markers, span_markers
 
 
 class PairInputs:
@@ -40,9 +46,11 @@ class PairInputs:
 
 class SpanRelationNet(nn.Module):
     def __init__(self, span_encoder: nn.Module, relation_encoder: nn.Module, head: nn.Module,
-                 pruner: Optional[nn.Module] = None, token_stack: Optional[nn.Module] = None, attention=None):
+                 pruner: Optional[nn.Module] = None, token_stack: Optional[nn.Module] = None, attention=None,
+                 markers=None):
         super().__init__()
         self.attention = attention  # the config's AttentionContribution (settings, no weights), or None
+        self.markers = markers  # the config's PositionMarkers (no weights), or None
         self.span_encoder = span_encoder
         self.relation_encoder = relation_encoder
         self.head = head
@@ -63,6 +71,7 @@ class SpanRelationNet(nn.Module):
         token_tags: Optional[torch.Tensor] = None,
         sentence_attentions: Optional[torch.Tensor] = None,
         attention_rows: Optional[torch.Tensor] = None,
+        token_markers: Optional[torch.Tensor] = None,
     ) -> Dict[str, torch.Tensor]:
         """Training (``pairs`` and the gold ``span_types`` given): ``span_logits`` (S, C)
         and ``relation_logits`` (P, R'), the head's own column layout. Inference adds
@@ -82,7 +91,10 @@ class SpanRelationNet(nn.Module):
         ``token_tags`` (T,) the predicted tag ids.
 
         With attention features: ``sentence_attentions`` (R, F, N, N) the token-level
-        attention matrices of R sentences and ``attention_rows`` (S,) each span's."""
+        attention matrices of R sentences and ``attention_rows`` (S,) each span's.
+
+        With position markers: ``token_markers`` (T, 2d), each token's [B] and [E]
+        marker vectors."""
         longest = 1
         if spans.shape[0]:
             longest = int((span_sentences[:, 1] - span_sentences[:, 0]).max())
@@ -99,15 +111,9 @@ class SpanRelationNet(nn.Module):
             relation_table = RangeMaxTable(relation_tokens, max_range=max(longest, 1))
         else:
             table = relation_table = RangeMaxTable(tokens, max_range=max(longest, 1))
-        span_reps, context = self.span_encoder(table, spans, span_sentences)
+        span_reps, features = self.span_features(table, spans, span_sentences, sentence_attentions, attention_rows,
+                                                 token_markers)
         head = self.head
-        features = torch.cat([context, span_reps], dim=-1)
-        if self.attention is not None:
-            if sentence_attentions is None or attention_rows is None:
-                raise ValueError("SpanRelationNet: attention features need sentence_attentions and attention_rows")
-            degree = contribution_degree(sentence_attentions, attention_rows, spans, span_sentences,
-                                         self.attention.theta)
-            features = torch.cat([features, degree.to(features.dtype)], dim=-1)
         inference = pairs is None
         if self.pruner is not None and given_types is None:
             scores = self.pruner(features)
@@ -144,6 +150,27 @@ class SpanRelationNet(nn.Module):
         return outputs
 
 
+    def span_features(self, table: RangeMaxTable, spans: torch.Tensor, span_sentences: torch.Tensor,
+                      sentence_attentions: Optional[torch.Tensor], attention_rows: Optional[torch.Tensor],
+                      token_markers: Optional[torch.Tensor]):
+        """The span representations (what the relation encoder reads, markers included)
+        and the span features (context, representation, attention features: what the
+        span classifier and the pruner read)."""
+        span_reps, context = self.span_encoder(table, spans, span_sentences)
+        if self.markers is not None:
+            if token_markers is None:
+                raise ValueError("SpanRelationNet: position markers need token_markers")
+            span_reps = insert_markers(span_reps, span_markers(token_markers, spans), self.span_encoder.width_columns)
+        features = torch.cat([context, span_reps], dim=-1)
+        if self.attention is not None:
+            if sentence_attentions is None or attention_rows is None:
+                raise ValueError("SpanRelationNet: attention features need sentence_attentions and attention_rows")
+            degree = contribution_degree(sentence_attentions, attention_rows, spans, span_sentences,
+                                         self.attention.theta)
+            features = torch.cat([features, degree.to(features.dtype)], dim=-1)
+        return span_reps, features
+
+
 def _scatter(decision: EntityDecision, rows: torch.Tensor, n: int) -> EntityDecision:
     """The decision on the kept rows, spread over all ``n`` spans (the others: none)."""
     def spread(values: torch.Tensor) -> torch.Tensor:
@@ -155,11 +182,14 @@ def _scatter(decision: EntityDecision, rows: torch.Tensor, n: int) -> EntityDeci
 
 def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entity_classes: int,
               n_relation_labels: int, max_span_width: int, pruner=None, token_stack=None,
-              n_tags: Optional[int] = None, attention=None) -> SpanRelationNet:
+              n_tags: Optional[int] = None, attention=None, markers=None) -> SpanRelationNet:
     """The net from its registered parts (builders, a head, an optional pruner, an
     optional token stack with its ``n_tags`` tags), once the widths are known. With a
     token stack the encoders and the head read its output width; with ``attention``
-    (an ``AttentionContribution``) the span features are ``attention.width`` wider."""
+    (an ``AttentionContribution``) the span features are ``attention.width`` wider; with
+    ``markers`` (``PositionMarkers``) the span representations are two token widths
+    (of the encoder, before a token stack) wider."""
+    marker_width = markers.width(token_width) if markers is not None else 0
     stack_module = None
     if token_stack is not None:
         if not n_tags:
@@ -167,11 +197,21 @@ def build_net(span_encoder, relation_encoder, head, *, token_width: int, n_entit
         stack_module = token_stack.build(token_width, n_tags)
         token_width = stack_module.output_width
     spans = span_encoder(token_width=token_width, max_span_width=max_span_width)
-    pairs = relation_encoder(token_width=token_width, span_width=spans.output_width, n_entity_classes=n_entity_classes,
-                             span_width_columns=spans.width_columns)
+    span_width = spans.output_width + marker_width
+    try:
+        pairs = relation_encoder(token_width=token_width, span_width=span_width, n_entity_classes=n_entity_classes,
+                                 span_width_columns=spans.width_columns)
+    except ValueError as err:
+        if marker_width and "gated relation fusion" in str(err):
+            raise ValueError(
+                f"model.markers widen the span representations by {marker_width} (the [B] and [E] markers), but "
+                "the relation encoder's fusion = \"gated\" needs them of the token width: set "
+                "[components.span_relation.model.relation_encoder] fusion = \"concat\", or remove model.markers"
+            ) from err
+        raise
     attention_width = attention.width if attention is not None else 0
-    dims = HeadDims(token_width=token_width, span_features=spans.output_width + spans.context_width + attention_width,
+    dims = HeadDims(token_width=token_width, span_features=span_width + spans.context_width + attention_width,
                     n_entity_classes=n_entity_classes, n_relation_labels=n_relation_labels)
     head_module = head.build(dims, pairs)
     pruner_module = pruner.build(dims.span_features) if pruner is not None else None
-    return SpanRelationNet(spans, pairs, head_module, pruner_module, stack_module, attention)
+    return SpanRelationNet(spans, pairs, head_module, pruner_module, stack_module, attention, markers)
