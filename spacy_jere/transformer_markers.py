@@ -46,6 +46,11 @@ doc-local token index of each pair (-1: padding). Both have one row per window, 
 span_relation model reads them there (``marker_vectors``): a word in several windows
 (strided windows of a long sentence) gets the mean of its windows' markers.
 
+With ``transformer_config = {"output_attentions": true}`` (and eager attention) the
+encoder's attention weights are returned too, cut to the text's block (P x P), for
+ASpERT's ``attention_features``, which can then have ``grad = true`` with this
+architecture: both features in one pipeline.
+
 Gradients: span_relation puts the markers' gradient next to ``last_hidden_state``'s in
 the listener's ``TransformerData`` (a second tensor); the backprop here puts both back
 into the encoder's output. spacy-transformers adds the listeners' gradients tensor by
@@ -60,6 +65,8 @@ import torch
 from spacy.util import registry
 from thinc.api import ArgsKwargs, Model, get_array_module
 from transformers.file_utils import ModelOutput
+
+from .transformer_attentions import ATTENTIONS, GRAD_MARKER
 
 MARKERS = "jere_markers"
 MARKER_TOKENS = "jere_marker_tokens"
@@ -248,19 +255,37 @@ def convert_marker_outputs(model: Model, inputs_outputs, is_train: bool):
     output["last_hidden_state"] = hidden[:, :p]
     output[MARKERS] = hidden[:, p:]
     output[MARKER_TOKENS] = torch.as_tensor(plan.tokens, device=hidden.device)
+    # With output_attentions (ASpERT's features): the text's block only, so that the
+    # alignment's piece indices (window x P) hold, and a gradient path into them.
+    attentions = model_output.get(ATTENTIONS)
+    if attentions is not None:
+        attentions = tuple(layer[:, :, :p, :p] for layer in attentions)
+        output[ATTENTIONS] = attentions
+        output[GRAD_MARKER] = torch.ones((hidden.shape[0],), device=hidden.device)
     for key, value in model_output.items():
-        if key != "last_hidden_state":
+        if key not in output:
             output[key] = value
 
     def backprop(d_model_output: ModelOutput) -> ArgsKwargs:
         grads = list(d_model_output.values())
         d_text = grads[0]
-        d_markers = grads[1] if len(grads) > 1 else None
-        if d_markers is None or tuple(d_markers.shape) != tuple(output[MARKERS].shape):
+        d_markers = None
+        tensors, grad_tensors = [hidden], []
+        for grad in grads[1:]:  # the attention features' (5D) and the markers' (3D), if sent
+            if grad.dim() == 3:
+                d_markers = grad
+            elif grad.dim() == 5 and attentions is not None:
+                for layer, tensor in enumerate(attentions):
+                    d_layer = grad[:, layer]
+                    if tensor.requires_grad and bool(d_layer.any()):
+                        tensors.append(tensor)
+                        grad_tensors.append(d_layer.to(device=tensor.device, dtype=tensor.dtype))
+        if d_markers is None:
             d_markers = torch.zeros(output[MARKERS].shape, dtype=d_text.dtype, device=d_text.device)
         d_hidden = torch.cat([d_text.to(hidden.device), d_markers.to(device=hidden.device, dtype=d_text.dtype)],
                              dim=1)
-        return ArgsKwargs(args=([hidden],), kwargs={"grad_tensors": [d_hidden.to(hidden.dtype)]})
+        grad_tensors.insert(0, d_hidden.to(hidden.dtype))
+        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grad_tensors})
 
     return output, backprop
 
@@ -329,8 +354,10 @@ def marker_transformer_model(
     from spacy_transformers.layers.transformer_model import TransformerModel
 
     check_rule(marker_tokens, marker_attention)
-    model = TransformerModel(name, get_spans, tokenizer_config, dict(transformer_config), mixed_precision,
-                             grad_scaler_config)
+    config = dict(transformer_config)
+    if config.get("output_attentions"):
+        config.setdefault("attn_implementation", "eager")
+    model = TransformerModel(name, get_spans, tokenizer_config, config, mixed_precision, grad_scaler_config)
     model._func = marker_forward
     wrapper = model.layers[0]
     wrapper.attrs["convert_inputs"] = convert_marker_inputs

@@ -272,6 +272,41 @@ def test_the_markers_receive_gradient(tiny_bert):
     assert grad is not None and float(grad[B_ID].abs().sum()) > 0 and float(grad[E_ID].abs().sum()) > 0
 
 
+def _markers_and_features(encoder, grad):
+    features = {"@architectures": "spacy_jere.AttentionContribution.v1", "n_layers": 2, "n_heads": 2,
+                "theta": 0.0, "grad": grad}
+    nlp = build_nlp(encoder, model={"attention_features": features}, transformer_config={"output_attentions": True})
+    examples = make_examples(nlp)
+    spacy.util.fix_random_seed(0)
+    nlp.initialize(lambda: examples)
+    for eg in examples:
+        nlp.get_pipe("sentencizer")(eg.predicted)
+    trf, pipe = nlp.get_pipe("transformer"), nlp.get_pipe("span_relation")
+    losses = {}
+    trf.update(examples, sgd=None)
+    pipe.update(examples, sgd=None, losses=losses)
+    assert numpy.isfinite(losses["span_relation"])
+    hf = trf.model.transformer
+    grads = {name: param.grad.detach().clone() for name, param in hf.named_parameters() if param.grad is not None}
+    return nlp, grads
+
+
+def test_markers_and_attention_features_in_one_pipeline(tiny_bert):
+    """ASpERT's features read the text's block of the attentions (the alignment's piece
+    indices hold), and with grad = true their gradient reaches the queries and keys."""
+    nlp, off = _markers_and_features(tiny_bert, False)
+    _, on = _markers_and_features(tiny_bert, True)
+    doc = nlp.get_pipe("transformer")(nlp.get_pipe("sentencizer")(nlp.make_doc(TEXTS[0])))
+    data = doc._.trf_data
+    p, n = data.wordpieces.input_ids.shape[1], int(data.wordpieces.lengths[0])
+    assert data.model_output["attentions"][0].shape[-2:] == (p, p)  # the text's block
+    # levitated: the text's rows are still distributions over the text
+    numpy.testing.assert_allclose(data.model_output["attentions"][0][0, :, :n].sum(-1), 1.0, rtol=1e-5)
+    query = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.allclose(off[query], on[query])  # what the attention weights sent back
+    assert float(on["embeddings.word_embeddings.weight"][B_ID].abs().sum()) > 0
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_bert):
     nlp = build_nlp(tiny_bert, model={"relation_encoder": {"@architectures": "spacy_jere.SpERTRelationEncoder.v1",
