@@ -165,9 +165,9 @@ def marker_inputs(plan: MarkerPlan, input_ids, attention_mask, token_type_ids, m
         out["attention_mask"] = keys.astype("int64")
         return out
     length = n_pieces + 2 * n
-    mask = numpy.zeros((n_windows, length, length), dtype="float32")
+    mask = numpy.zeros((n_windows, length, length), dtype="uint8")  # 1: attend (the model makes it additive)
     mask[:, :, :n_pieces] = text_valid[:, None, :]  # every query sees the text (padding too: no empty row)
-    pair_block = numpy.kron(numpy.eye(n, dtype="float32"), numpy.ones((2, 2), dtype="float32"))
+    pair_block = numpy.kron(numpy.eye(n, dtype="uint8"), numpy.ones((2, 2), dtype="uint8"))
     mask[:, n_pieces:, n_pieces:] = pair_block[None] * marker_valid[:, :, None] * marker_valid[:, None, :]
     out["attention_mask"] = mask
     return out
