@@ -63,9 +63,10 @@ def test_every_experiment_row_builds_a_valid_pipeline_and_net(row, tmp_path):
     config["paths"]["encoder"] = None
     del config["components"]["transformer"]
     config["nlp"]["pipeline"] = ["sentencizer", "span_relation"]
-    # Parts that read the transformer itself (attention features) are built and trained
-    # with the bundled encoder in their own tests (test_attention_contribution.py).
+    # Parts that read the transformer itself (attention features, position markers) are
+    # built and trained with the bundled encoder in their own tests.
     config["components"]["span_relation"]["model"].pop("attention_features", None)
+    config["components"]["span_relation"]["model"].pop("markers", None)
     config["components"]["span_relation"]["model"]["tok2vec"] = {
         "@architectures": "spacy.HashEmbedCNN.v2", "width": 16, "depth": 1, "embed_size": 100,
         "window_size": 1, "maxout_pieces": 2, "subword_features": False, "pretrained_vectors": None,
