@@ -112,6 +112,7 @@ def evaluate(
         None, "--entity-overlap", help="Decode with allow or flat instead of the pipeline's setting"
     ),
     component: str = typer.Option("span_relation", "--component", help="Name of the span_relation component"),
+    int8: bool = typer.Option(False, "--int8", help="Quantize the transformer to int8 first (CPU only)"),
 ):
     """Score a pipeline on gold data: entity, rel and rel_strict P/R/F1, micro and
     macro, and per type."""
@@ -124,6 +125,15 @@ def evaluate(
     if entity_overlap is not None:
         overrides = {"components": {component: {"model": {"head": {"entity_overlap": entity_overlap}}}}}
     nlp = spacy.load(model, disable=disable, config=overrides)
+    if int8:
+        from .quantization import QuantizationError, quantize_pipeline
+
+        if gpu_id >= 0:
+            raise typer.BadParameter("--int8 is for the CPU (dynamic quantization): leave out --gpu-id")
+        try:
+            quantize_pipeline(nlp)
+        except QuantizationError as err:
+            raise typer.BadParameter(f"{model}: {err}") from None
     examples = list(Corpus(data_path)(nlp))
     _check_gold(data_path, examples, nlp.get_pipe(component).spans_key)
     scores = nlp.evaluate(examples, batch_size=batch_size)

@@ -82,6 +82,8 @@ def extract_command(
         Optional[int], _opt("--part-size", "Lines per output part, the unit of resume (default 1000)", min=1)
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar")] = True,
+    int8: Annotated[bool, typer.Option("--int8", help="Quantize the transformer to int8 (CPU only; "
+                                                      "docs/extraction.md)")] = False,
     spans_key: Annotated[str, typer.Option("--spans-key", help="Texts: doc.spans key of the entities")]
     = "entities",
 ):
@@ -94,6 +96,8 @@ def extract_command(
     corpus = corpus_arguments(args)
     if corpus is None:
         given = [f"--{name.replace('_', '-')}" for name, value in chosen.items() if value is not None]
+        if int8:
+            given.append("--int8")
         if given:
             _fail(f"{' '.join(given)}: options of `extract MODEL INPUT... OUTPUT`, but "
                   f"{args[0] if args else 'nothing'!r} is not an existing file, folder or glob (the arguments "
@@ -105,7 +109,7 @@ def extract_command(
     inputs, output = corpus
     defaults = ExtractSettings(model=model, inputs=inputs, output=output)
     settings = ExtractSettings(
-        model=model, inputs=inputs, output=output, batch_size=batch_size, gpu_id=gpu_id, progress=progress,
+        model=model, inputs=inputs, output=output, batch_size=batch_size, gpu_id=gpu_id, progress=progress, int8=int8,
         **{name: getattr(defaults, name) if value is None else value for name, value in chosen.items()},
     )
     try:

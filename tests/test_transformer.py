@@ -126,3 +126,31 @@ def test_bundled_encoder_loads_and_runs():
     losses = {}
     nlp.update(examples, sgd=nlp.create_optimizer(), losses=losses)
     assert losses["span_relation"] > 0 and losses["transformer"] >= 0
+
+
+def test_int8_quantizes_every_linear_of_the_transformer_and_still_predicts(tiny_trf_model):
+    import torch
+
+    from spacy_jere.quantization import quantize_pipeline, transformer_modules
+
+    model_dir, corpus = tiny_trf_model
+    nlp = spacy.load(model_dir)
+    (_, module), = transformer_modules(nlp)
+    n_linear = sum(isinstance(m, torch.nn.Linear) for m in module.modules())
+    assert n_linear > 0
+    assert quantize_pipeline(nlp) == ["transformer"]
+    quantized = [m for m in module.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert len(quantized) == n_linear
+    # the head keeps float32 linears
+    net = nlp.get_pipe("span_relation").model.get_ref("net")
+    assert any(isinstance(m, torch.nn.Linear) for node in net.walk() for shim in node.shims
+               for m in shim._model.modules())
+    scores = nlp.evaluate(list(Corpus(str(corpus))(nlp)))
+    assert scores["ent_f"] > 0.8, scores["ent_f"]
+
+
+def test_int8_needs_a_transformer(nlp):
+    from spacy_jere.quantization import QuantizationError, quantize_pipeline
+
+    with pytest.raises(QuantizationError, match="no transformer component"):
+        quantize_pipeline(nlp)

@@ -10,6 +10,7 @@ the shipped configs and the benchmarks (results in bench/, see layout.py).
   attention [--out F]                     range attention: shared ranges vs ragged gathers
   paragraphs MODEL DEV --dataset D         accuracy on docs of 1-10 sentences -> bench/paragraphs/D.*
   pruning MODEL DEV --dataset D            a pruning pipeline at retention 0.02-1.0 -> bench/pruning/D.*
+  quantization MODEL DEV --dataset D       int8 vs float32: docs/s, peak RSS, F1 -> bench/quantization/D.*
   diagnose ROW --dataset D --steps N       loss terms, phase-one decisions, gradient norms -> bench/diagnostics/
   report                                  bench/README.md and bench/results.json
   export ROW --out F                      a row's config, for spacy train
@@ -100,6 +101,14 @@ def parser() -> argparse.ArgumentParser:
                          help="retention factors to score (1.0: no pruning at inference)")
     pruning.add_argument("--long-words", type=int, default=2000, help="words of the long document")
     pruning.add_argument("--batch-size", type=int, default=8)
+
+    quant = sub.add_parser("quantization", help="int8 against float32 inference: docs/s, peak RSS, dev F1")
+    quant.add_argument("model")
+    quant.add_argument("dev", type=Path)
+    quant.add_argument("--dataset", default="conll04")
+    quant.add_argument("--batch-size", type=int, default=8)
+    quant.add_argument("--threads", type=int, default=1)
+    quant.add_argument("--rounds", type=int, default=2)
 
     diagnose = sub.add_parser("diagnose", help="loss terms, phase-one decisions and gradient norms while training")
     diagnose.add_argument("row")
@@ -207,6 +216,16 @@ def _pruning(args, rows, sources) -> None:
             layout.BENCH / "pruning" / f"{args.dataset}.json", command)
 
 
+def _quantization(args, rows, sources) -> None:
+    import sys
+
+    from .quantization import measure
+
+    command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
+    measure(args.model, args.dev, args.dataset, layout.BENCH / "quantization" / f"{args.dataset}.json", command,
+            batch_size=args.batch_size, threads=args.threads, rounds=args.rounds)
+
+
 def _diagnose(args, rows, sources) -> None:
     import sys
 
@@ -255,6 +274,7 @@ COMMANDS = {
     "paragraphs": _paragraphs,
     "pruning": _pruning,
     "diagnose": _diagnose,
+    "quantization": _quantization,
     "report": _report,
     "export": _export,
     "export-configs": _export_configs,

@@ -16,8 +16,8 @@ from .tables import annotations
 
 
 def run_local(model: str, files: List[InputFile], plan: PartPlan, collector: PartCollector, *, batch_size: int,
-              n_process: int = 1, gpu_id: int = -1, fault: Optional[Fault] = None) -> None:
-    nlp = load_pipeline(model, plan.max_chars, gpu_id)
+              n_process: int = 1, gpu_id: int = -1, fault: Optional[Fault] = None, int8: bool = False) -> None:
+    nlp = load_pipeline(model, plan.max_chars, gpu_id, int8=int8)
     source = entity_source(nlp)
     done = collector.manifest.fingerprints()
 

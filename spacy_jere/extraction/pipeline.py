@@ -18,7 +18,8 @@ def use_device(gpu_id: int) -> None:
         spacy.require_gpu(gpu_id)
 
 
-def load_pipeline(model: str, max_chars: int, gpu_id: int = -1, threads: Optional[int] = None):
+def load_pipeline(model: str, max_chars: int, gpu_id: int = -1, threads: Optional[int] = None,
+                  int8: bool = False):
     import spacy
 
     import spacy_jere  # noqa: F401  (doc._.relations, for pipelines loaded by name)
@@ -36,6 +37,13 @@ def load_pipeline(model: str, max_chars: int, gpu_id: int = -1, threads: Optiona
     # own limit must not refuse the ones we accept.
     nlp.max_length = max(nlp.max_length, max_chars + 1)
     entity_source(nlp)
+    if int8:
+        from ..quantization import QuantizationError, quantize_pipeline
+
+        try:
+            quantize_pipeline(nlp)
+        except QuantizationError as err:
+            raise PipelineError(f"{model}: {err}") from None
     return nlp
 
 

@@ -76,8 +76,8 @@ class ExtractActor:
     """map_batches callable class: loads the pipeline once per actor, annotates batches."""
 
     def __init__(self, model: str, max_chars: int, batch_size: int, use_gpu: bool, threads: Optional[int],
-                 fault: Optional[dict]):
-        self.nlp = load_pipeline(model, max_chars, 0 if use_gpu else -1, threads)
+                 fault: Optional[dict], int8: bool = False):
+        self.nlp = load_pipeline(model, max_chars, 0 if use_gpu else -1, threads, int8=int8)
         self.source = entity_source(self.nlp)
         self.batch_size = batch_size
         self.fault = Fault(**fault) if fault else None
@@ -114,7 +114,8 @@ def connect(address: Optional[str], num_cpus: Optional[int] = None) -> bool:
 
 def run_ray(model: str, files: List[InputFile], plan: PartPlan, collector: PartCollector, *, batch_size: int,
             workers: int = 1, cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0,
-            address: Optional[str] = None, fault: Optional[Fault] = None, show_ray_progress: bool = False) -> None:
+            address: Optional[str] = None, fault: Optional[Fault] = None, show_ray_progress: bool = False,
+            int8: bool = False) -> None:
     ray = import_ray()
     started = connect(address)
     try:
@@ -132,7 +133,7 @@ def run_ray(model: str, files: List[InputFile], plan: PartPlan, collector: PartC
             fn_constructor_kwargs={
                 "model": model, "max_chars": plan.max_chars, "batch_size": batch_size,
                 "use_gpu": gpus_per_worker > 0, "threads": max(int(cpus_per_worker), 1),
-                "fault": fault.as_dict() if fault else None,
+                "fault": fault.as_dict() if fault else None, "int8": int8,
             },
         )
         for batch in results.iter_batches(batch_format="pyarrow", batch_size=None):

@@ -48,6 +48,7 @@ class ExtractSettings:
     max_chars: int = 100_000
     part_size: int = 1000
     progress: bool = True
+    int8: bool = False
 
     def check(self) -> None:
         problems = []
@@ -60,6 +61,8 @@ class ExtractSettings:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.cpus_per_worker <= 0 or self.gpus_per_worker < 0:
             problems.append("--cpus-per-worker must be > 0 and --gpus-per-worker >= 0")
+        if self.int8 and (self.gpu_id >= 0 or self.gpus_per_worker > 0):
+            problems.append("--int8 is for the CPU (dynamic quantization): leave out --gpu-id / --gpus-per-worker")
         if self.engine == "ray" and (self.n_process != 1 or self.gpu_id >= 0):
             problems.append("--n-process and --gpu-id are for --engine local; with ray use --workers, "
                             "--cpus-per-worker and --gpus-per-worker")
@@ -76,7 +79,7 @@ class ExtractSettings:
     def resume_values(self) -> dict:
         return {"model": self.model_ref(), "inputs": [str(Path(spec).absolute()) for spec in self.inputs],
                 "format": self.format, "text_field": self.text_field, "id_field": self.id_field,
-                "max_chars": self.max_chars, "part_size": self.part_size}
+                "max_chars": self.max_chars, "part_size": self.part_size, "int8": self.int8}
 
     def plan(self) -> PartPlan:
         return PartPlan(Fields(self.text_field, self.id_field), self.part_size, self.max_chars)
@@ -108,12 +111,13 @@ def _run_engine(settings: ExtractSettings, files: List[InputFile], collector: Pa
 
         run_ray(settings.model_ref(), files, settings.plan(), collector, batch_size=settings.batch_size,
                 workers=settings.workers, cpus_per_worker=settings.cpus_per_worker,
-                gpus_per_worker=settings.gpus_per_worker, address=settings.ray_address, fault=fault)
+                gpus_per_worker=settings.gpus_per_worker, address=settings.ray_address, fault=fault,
+                int8=settings.int8)
     else:
         from .local import run_local
 
         run_local(settings.model_ref(), files, settings.plan(), collector, batch_size=settings.batch_size,
-                  n_process=settings.n_process, gpu_id=settings.gpu_id, fault=fault)
+                  n_process=settings.n_process, gpu_id=settings.gpu_id, fault=fault, int8=settings.int8)
 
 
 def run_extraction(settings: ExtractSettings) -> dict:
