@@ -35,8 +35,8 @@ from thinc.types import Floats2d
 from .candidates import CandidateBatch
 from .heads import Head
 from .layers.net import build_net
-from .transformer_attentions import add_attention_gradients, drop_piece_attentions, sentence_attentions
-from .transformer_markers import add_marker_gradients, marker_vectors
+from .transformer_attentions import drop_piece_attentions, send_attention_gradients, sentence_attentions
+from .transformer_markers import marker_vectors, send_marker_gradients
 
 NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
@@ -202,12 +202,15 @@ def forward_with_features(model: Model, docs: List[Doc], candidates: CandidateBa
         d_vectors, d_attentions, d_markers = backprop_net(d_output)
         d_trf_datas = backprop_arrays(d_vectors)
         grad_factor = to_arrays.attrs.get("grad_factor", 1.0)
+        # The attentions' and the markers' gradients go to the transformer's per-batch
+        # holder before the listener's backprop (which may run the transformer's), not
+        # through the listener: spacy-transformers sums its listeners' gradients tensor
+        # by tensor, so a second tensor would break when another listener backprops first.
         if settings is not None and settings.grad:
-            add_attention_gradients(d_trf_datas, trf_datas, backprop_attentions(d_attentions), grad_factor)
+            send_attention_gradients(trf_datas, backprop_attentions(d_attentions), settings.layers, grad_factor)
         if markers is not None:
             lengths = model.ops.asarray1i([len(doc) for doc in docs])
-            add_marker_gradients(d_trf_datas, trf_datas, backprop_markers(model.ops.unflatten(d_markers, lengths)),
-                                 grad_factor)
+            send_marker_gradients(trf_datas, backprop_markers(model.ops.unflatten(d_markers, lengths)), grad_factor)
         backprop_listener(d_trf_datas)
         return []
 

@@ -35,20 +35,31 @@ on to the encoder. spacy-transformers' ``TransformerModel`` backpropagates only 
 ``last_hidden_state``; ``spacy_jere.AttentionTransformerModel.v1`` (the same model,
 ``output_attentions`` on) backpropagates into the attention weights too, through the
 softmax into the queries and keys. Its outputs carry a marker (``GRAD_MARKER``) so that
-a missing architecture fails with a message. spacy-transformers adds the listeners'
-gradients tensor by tensor, so with ``grad = true`` span_relation must be the
-transformer's only listener.
+a missing architecture fails with a message. Only the layers that ``layers`` selects get
+a gradient buffer.
+
+How the gradient gets there (``ExtraGradients``). spacy-transformers' ``Transformer``
+component adds up its listeners' gradients tensor by tensor, sizing each doc's list from
+the first listener that backpropagates, so a tensor that only one listener sends breaks
+training when another listener (a ``ner`` on the same transformer) backpropagates first.
+span_relation therefore sends only ``last_hidden_state``'s gradient through its
+listener, like every other listener, and puts the attentions' (and the markers')
+gradients in a per-batch holder that the transformer's forward attached to the batch's
+``TransformerData`` (``EXTRA_GRADIENTS``); the transformer's own backprop reads the
+holder, whichever listener triggers it. Other listeners are not affected.
 """
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy
 import torch
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, get_array_module
+from thinc.api import ArgsKwargs, Model, get_array_module, xp2torch
 from transformers.file_utils import ModelOutput
 
 ATTENTIONS = "attentions"
 GRAD_MARKER = "jere_attention_grad"
+# the attribute of a training batch's TransformerData that holds (ExtraGradients, doc index)
+EXTRA_GRADIENTS = "_jere_extra_gradients"
 FIX = ('set transformer_config = {"output_attentions": true} on [components.transformer.model] '
        '(or use @architectures = "spacy_jere.AttentionTransformerModel.v1")')
 
@@ -121,7 +132,8 @@ def token_attentions(sentence: _Sentence, attentions: Sequence, layers: Sequence
 
 def token_attentions_backward(sentence: _Sentence, d_tokens, d_pieces, layers: Sequence[int], n_heads: int, xp=numpy):
     """Add the gradient of one sentence's (F, n, n) token attentions to ``d_pieces``, the
-    doc's (windows, all layers, heads, P, P) gradient of the wordpiece attentions."""
+    doc's (windows, len(layers), heads, P, P) gradient of the selected layers' wordpiece
+    attentions (index i: ``layers[i]``)."""
     d_scaled = d_tokens / sentence.counts
     for plan in sentence.windows:
         d_block = xp.matmul(xp.matmul(plan.mean_q.T, d_scaled), plan.sum_k)  # (F, p, p)
@@ -129,8 +141,8 @@ def token_attentions_backward(sentence: _Sentence, d_tokens, d_pieces, layers: S
         d_block = d_block.reshape(len(layers), n_heads, p, p)
         index = xp.asarray(plan.positions)
         rows, cols = index[:, None], index[None, :]
-        for i, layer in enumerate(layers):
-            d_pieces[plan.window, layer][:, rows, cols] += d_block[i]
+        for i in range(len(layers)):
+            d_pieces[plan.window, i][:, rows, cols] += d_block[i]
 
 
 def check_attentions(trf_data, settings, where: str, need_grad: bool) -> list:
@@ -162,8 +174,8 @@ def sentence_attentions(ops, trf_datas, sentences: Sequence[Tuple[int, int, int]
                         is_train: bool):
     """(R, F, N, N) token attentions of the ``sentences`` (doc index, doc-local start,
     end), padded to the longest (N), and a backprop that gives per doc the gradient of
-    its wordpiece attentions, ``(windows, layers, heads, P, P)`` (None for the docs
-    without a sentence)."""
+    its selected layers' wordpiece attentions, ``(windows, len(settings.layers), heads,
+    P, P)`` (None for the docs without a sentence)."""
     xp = ops.xp
     layers = settings.layers
     need_grad = is_train and settings.grad
@@ -184,7 +196,7 @@ def sentence_attentions(ops, trf_datas, sentences: Sequence[Tuple[int, int, int]
     def backprop(d_output) -> List[Optional[object]]:
         d_docs: List[Optional[object]] = [None] * len(trf_datas)
         for doc, attentions in per_doc.items():
-            shape = (attentions[0].shape[0], len(attentions)) + tuple(attentions[0].shape[1:])
+            shape = (attentions[0].shape[0], len(layers)) + tuple(attentions[0].shape[1:])
             d_docs[doc] = xp.zeros(shape, dtype="float32")
         for row, plan in enumerate(plans):
             n = plan.n_tokens
@@ -202,20 +214,89 @@ def drop_piece_attentions(trf_datas) -> None:
             trf_data.model_output = ModelOutput({k: v for k, v in output.items() if k != ATTENTIONS})
 
 
-def add_attention_gradients(d_trf_datas, trf_datas, d_docs, grad_factor: float) -> None:
-    """Put each doc's wordpiece-attention gradient next to its ``last_hidden_state``
-    gradient (``trfs2arrays`` leaves out docs without output, in order)."""
-    with_output = [i for i, data in enumerate(trf_datas) if "last_hidden_state" in data.model_output]
-    for d_data, i in zip(d_trf_datas, with_output, strict=True):
-        d_attn = d_docs[i]
-        if d_attn is None:
-            attentions = trf_datas[i].model_output[ATTENTIONS]
-            xp = get_array_module(attentions[0])
-            d_attn = xp.zeros((attentions[0].shape[0], len(attentions)) + tuple(attentions[0].shape[1:]),
-                              dtype="float32")
-        if grad_factor != 1.0:
-            d_attn = d_attn * grad_factor
-        d_data.model_output[ATTENTIONS] = d_attn
+class ExtraGradients:
+    """The gradients of a training batch's outputs other than ``last_hidden_state`` (the
+    attentions' and the markers'), summed over whoever sends them, full-batch arrays
+    (windows first) by output name; the transformer's backprop takes them.
+
+    ``windows``: per doc its first and end window in the batch; ``shapes``: the full
+    shape of each output that may get a gradient."""
+
+    def __init__(self, windows: Sequence[Tuple[int, int]], shapes: dict):
+        self.windows, self.shapes = list(windows), dict(shapes)
+        self.grads: dict = {}
+        self.open = True
+
+    def add(self, doc: int, name: str, grad) -> None:
+        if not self.open:  # the transformer has backpropagated already: as for last_hidden_state, dropped
+            return
+        start, end = self.windows[doc]
+        if name not in self.grads:
+            self.grads[name] = get_array_module(grad).zeros(self.shapes[name], dtype="float32")
+        self.grads[name][start:end] += grad
+
+    def take(self) -> dict:
+        grads, self.grads, self.open = self.grads, {}, False
+        return grads
+
+
+def attach_extra_gradients(batch, shapes: dict) -> ExtraGradients:
+    """A holder for ``batch`` (a ``FullTransformerBatch``), attached to its per-doc
+    ``TransformerData`` (the listeners' outputs)."""
+    windows, start = [], 0
+    for doc_spans in batch.spans:
+        windows.append((start, start + len(doc_spans)))
+        start += len(doc_spans)
+    holder = ExtraGradients(windows, shapes)
+    for i, data in enumerate(batch.doc_data):
+        setattr(data, EXTRA_GRADIENTS, (holder, i))
+    return holder
+
+
+def merge_extra_gradients(holder: ExtraGradients, d_model_output) -> None:
+    """Put the holder's gradients into the transformer's backprop input, by name."""
+    for name, grad in holder.take().items():
+        d_model_output[name] = grad
+
+
+def attention_key(layer: int) -> str:
+    return f"{ATTENTIONS}.{layer}"
+
+
+def send_extra_gradients(trf_datas, d_docs, name_of, grad_factor: float) -> None:
+    """Add each doc's gradient to its batch's ``ExtraGradients``: ``d_docs[i]`` is a
+    list of (output name, gradient), or None. Docs whose ``TransformerData`` has no
+    holder (a frozen or annotating-only transformer, whose listener drops the gradient
+    too) are skipped."""
+    for i, data in enumerate(trf_datas):
+        entry = getattr(data, EXTRA_GRADIENTS, None)
+        if entry is None or d_docs[i] is None:
+            continue
+        holder, doc = entry
+        for name, grad in name_of(d_docs[i]):
+            holder.add(doc, name, grad * grad_factor if grad_factor != 1.0 else grad)
+
+
+def send_attention_gradients(trf_datas, d_docs, layers: Sequence[int], grad_factor: float) -> None:
+    """The wordpiece-attention gradients (per doc ``(windows, len(layers), heads, P, P)``,
+    ``sentence_attentions``' backprop) to the transformer, layer by layer."""
+    send_extra_gradients(trf_datas, d_docs, lambda d: [(attention_key(layer), d[:, i])
+                                                       for i, layer in enumerate(layers)], grad_factor)
+
+
+def attention_gradient_tensors(attentions, d_model_output):
+    """The attention tensors that got a gradient and their gradients."""
+    tensors, grads = [], []
+    for layer, tensor in enumerate(attentions):
+        grad = d_model_output.get(attention_key(layer))
+        if grad is not None and tensor.requires_grad:
+            tensors.append(tensor)
+            grads.append(_as_torch(grad).to(device=tensor.device, dtype=tensor.dtype))
+    return tensors, grads
+
+
+def _as_torch(array):
+    return array if isinstance(array, torch.Tensor) else xp2torch(array)
 
 
 # -- the transformer architecture ---------------------------------------------------
@@ -223,7 +304,7 @@ def add_attention_gradients(d_trf_datas, trf_datas, d_docs, grad_factor: float) 
 
 def convert_outputs_with_attentions(model: Model, inputs_outputs, is_train: bool):
     """spacy-transformers' output conversion, with a backprop into the attention
-    weights as well when the listeners send their gradient (a second tensor)."""
+    weights as well when span_relation sent their gradient (``ExtraGradients``)."""
     _, model_output = inputs_outputs
     attentions = model_output.get(ATTENTIONS)
     if attentions is None:
@@ -233,18 +314,30 @@ def convert_outputs_with_attentions(model: Model, inputs_outputs, is_train: bool
     model_output[GRAD_MARKER] = torch.ones((hidden.shape[0],), device=hidden.device)
 
     def backprop(d_model_output: ModelOutput) -> ArgsKwargs:
-        grads = list(d_model_output.values())
-        tensors, grad_tensors = [hidden], [grads[0]]
-        if len(grads) > 1:
-            d_attentions = grads[1]  # (windows, layers, heads, P, P)
-            for layer, tensor in enumerate(attentions):
-                d_layer = d_attentions[:, layer]
-                if tensor.requires_grad and bool(d_layer.any()):
-                    tensors.append(tensor)
-                    grad_tensors.append(d_layer.to(device=tensor.device, dtype=tensor.dtype))
-        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grad_tensors})
+        d_hidden = next(iter(d_model_output.values()))  # the listeners' (last_hidden_state)
+        tensors, grad_tensors = attention_gradient_tensors(attentions, d_model_output)
+        return ArgsKwargs(args=([hidden] + tensors,), kwargs={"grad_tensors": [d_hidden] + grad_tensors})
 
     return model_output, backprop
+
+
+def attention_forward(model: Model, docs, is_train: bool):
+    """spacy-transformers' ``TransformerModel`` forward, with an ``ExtraGradients``
+    holder on the training batch for the attentions' gradients."""
+    from spacy_transformers.layers.transformer_model import forward as transformer_forward
+
+    output, backprop = transformer_forward(model, docs, is_train)
+    if not is_train:
+        return output, backprop
+    attentions = output.model_output.get(ATTENTIONS)
+    shapes = {attention_key(layer): tuple(tensor.shape) for layer, tensor in enumerate(attentions or ())}
+    holder = attach_extra_gradients(output, shapes)
+
+    def backprop_with_extra(d_output):
+        merge_extra_gradients(holder, d_output.model_output)
+        return backprop(d_output)
+
+    return output, backprop_with_extra
 
 
 @registry.architectures("spacy_jere.AttentionTransformerModel.v1")
@@ -267,4 +360,5 @@ def attention_transformer_model(
     config.setdefault("attn_implementation", "eager")
     model = TransformerModel(name, get_spans, tokenizer_config, config, mixed_precision, grad_scaler_config)
     model.layers[0].attrs["convert_outputs"] = convert_outputs_with_attentions
+    model._func = attention_forward
     return model

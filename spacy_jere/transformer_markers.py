@@ -51,11 +51,12 @@ encoder's attention weights are returned too, cut to the text's block (P x P), f
 ASpERT's ``attention_features``, which can then have ``grad = true`` with this
 architecture: both features in one pipeline.
 
-Gradients: span_relation puts the markers' gradient next to ``last_hidden_state``'s in
-the listener's ``TransformerData`` (a second tensor); the backprop here puts both back
-into the encoder's output. spacy-transformers adds the listeners' gradients tensor by
-tensor, so span_relation with markers must be the transformer's only listener that
-sends a second tensor.
+Gradients: span_relation sends the markers' gradient (and with ``grad = true`` the
+attentions') not through its listener but into the batch's ``ExtraGradients`` holder
+(``transformer_attentions``), which ``marker_forward`` attached to the batch's
+``TransformerData``; the backprop here puts it and the listeners' ``last_hidden_state``
+gradient back into the encoder's output. So other listeners of the same transformer (a
+``ner``) may backpropagate before or after span_relation.
 """
 import inspect
 from typing import Callable, List, Optional, Sequence
@@ -63,10 +64,19 @@ from typing import Callable, List, Optional, Sequence
 import numpy
 import torch
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, get_array_module
+from thinc.api import ArgsKwargs, Model
 from transformers.file_utils import ModelOutput
 
-from .transformer_attentions import ATTENTIONS, GRAD_MARKER
+from .transformer_attentions import (
+    ATTENTIONS,
+    GRAD_MARKER,
+    _as_torch,
+    attach_extra_gradients,
+    attention_gradient_tensors,
+    attention_key,
+    merge_extra_gradients,
+    send_extra_gradients,
+)
 
 MARKERS = "jere_markers"
 MARKER_TOKENS = "jere_marker_tokens"
@@ -256,10 +266,11 @@ def convert_marker_outputs(model: Model, inputs_outputs, is_train: bool):
     output[MARKERS] = hidden[:, p:]
     output[MARKER_TOKENS] = torch.as_tensor(plan.tokens, device=hidden.device)
     # With output_attentions (ASpERT's features): the text's block only, so that the
-    # alignment's piece indices (window x P) hold, and a gradient path into them.
+    # alignment's piece indices (window x P) hold, and a gradient path into them. A copy,
+    # so that the (W, H, L, L) weights are not kept alive by a view at inference.
     attentions = model_output.get(ATTENTIONS)
     if attentions is not None:
-        attentions = tuple(layer[:, :, :p, :p] for layer in attentions)
+        attentions = tuple(layer[:, :, :p, :p].contiguous() for layer in attentions)
         output[ATTENTIONS] = attentions
         output[GRAD_MARKER] = torch.ones((hidden.shape[0],), device=hidden.device)
     for key, value in model_output.items():
@@ -267,25 +278,16 @@ def convert_marker_outputs(model: Model, inputs_outputs, is_train: bool):
             output[key] = value
 
     def backprop(d_model_output: ModelOutput) -> ArgsKwargs:
-        grads = list(d_model_output.values())
-        d_text = grads[0]
-        d_markers = None
-        tensors, grad_tensors = [hidden], []
-        for grad in grads[1:]:  # the attention features' (5D) and the markers' (3D), if sent
-            if grad.dim() == 3:
-                d_markers = grad
-            elif grad.dim() == 5 and attentions is not None:
-                for layer, tensor in enumerate(attentions):
-                    d_layer = grad[:, layer]
-                    if tensor.requires_grad and bool(d_layer.any()):
-                        tensors.append(tensor)
-                        grad_tensors.append(d_layer.to(device=tensor.device, dtype=tensor.dtype))
+        # the listeners' last_hidden_state gradient first; the markers' and the
+        # attentions' by name (ExtraGradients, merged by marker_forward's backprop)
+        d_text = next(iter(d_model_output.values()))
+        d_markers = d_model_output.get(MARKERS)
         if d_markers is None:
             d_markers = torch.zeros(output[MARKERS].shape, dtype=d_text.dtype, device=d_text.device)
-        d_hidden = torch.cat([d_text.to(hidden.device), d_markers.to(device=hidden.device, dtype=d_text.dtype)],
-                             dim=1)
-        grad_tensors.insert(0, d_hidden.to(hidden.dtype))
-        return ArgsKwargs(args=(tensors,), kwargs={"grad_tensors": grad_tensors})
+        d_hidden = torch.cat([d_text.to(hidden.device),
+                              _as_torch(d_markers).to(device=hidden.device, dtype=d_text.dtype)], dim=1)
+        tensors, grads = ([], []) if attentions is None else attention_gradient_tensors(attentions, d_model_output)
+        return ArgsKwargs(args=([hidden] + tensors,), kwargs={"grad_tensors": [d_hidden.to(hidden.dtype)] + grads})
 
     return output, backprop
 
@@ -314,8 +316,16 @@ def marker_forward(model: Model, docs, is_train: bool):
     plan = plan_markers(flat_spans, _host(align.lengths), _host(align.dataXd), int(wordpieces.input_ids.shape[1]))
     model_output, bp_tensors = transformer((wordpieces, plan), is_train)
     output = FullTransformerBatch(spans=nested_spans, wordpieces=wordpieces, model_output=model_output, align=align)
+    holder = None
+    if is_train:
+        shapes = {MARKERS: tuple(model_output[MARKERS].shape)}
+        for layer, tensor in enumerate(model_output.get(ATTENTIONS) or ()):
+            shapes[attention_key(layer)] = tuple(tensor.shape)
+        holder = attach_extra_gradients(output, shapes)
 
     def backprop(d_output) -> List:
+        if holder is not None:
+            merge_extra_gradients(holder, d_output.model_output)
         bp_tensors(d_output.model_output)
         return docs
 
@@ -429,15 +439,7 @@ def marker_vectors(ops, trf_datas, n_tokens: Sequence[int], width: int, where: s
     return outputs, backprop
 
 
-def add_marker_gradients(d_trf_datas, trf_datas, d_docs, grad_factor: float) -> None:
-    """Put each doc's marker gradient after its other gradients (``trfs2arrays`` leaves
-    out docs without output, in order)."""
-    with_output = [i for i, data in enumerate(trf_datas) if "last_hidden_state" in data.model_output]
-    for d_data, i in zip(d_trf_datas, with_output, strict=True):
-        d_markers = d_docs[i]
-        if d_markers is None:
-            markers = trf_datas[i].model_output[MARKERS]
-            d_markers = get_array_module(markers).zeros(markers.shape, dtype="float32")
-        if grad_factor != 1.0:
-            d_markers = d_markers * grad_factor
-        d_data.model_output[MARKERS] = d_markers
+def send_marker_gradients(trf_datas, d_docs, grad_factor: float) -> None:
+    """Each doc's marker gradient (``marker_vectors``' backprop) to the transformer,
+    through the batch's ``ExtraGradients`` (not the listener)."""
+    send_extra_gradients(trf_datas, d_docs, lambda d: [(MARKERS, d)], grad_factor)

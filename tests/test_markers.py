@@ -379,3 +379,39 @@ def test_markers_on_the_gpu(tiny_bert):
         assert doc._.trf_data.model_output[MARKERS].shape[-1] == 32
     finally:
         use_ops("numpy")
+
+
+NER_MODEL = {"@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
+             "hidden_width": 16, "maxout_pieces": 2, "use_upper": False, "tok2vec": dict(LISTENER)}
+
+
+def _ner_before_span_relation(encoder, model=None, **settings):
+    """sentencizer -> transformer -> ner (a listener that sends last_hidden_state only)
+    -> span_relation (which sends the markers' gradient too), as configs/upstream_ner.cfg."""
+    nlp = transformer_nlp(encoder, **settings)
+    nlp.add_pipe("ner", config={"model": NER_MODEL})
+    config = {"tok2vec": dict(LISTENER), "markers": dict(MARKERS_PART), "learn_rate_scale": 5.0, **(model or {})}
+    nlp.add_pipe("span_relation", config={"model": config})
+    examples = make_examples(nlp)
+    for eg in examples:
+        eg.reference.ents = list(eg.reference.spans["entities"])
+    return nlp, examples
+
+
+def test_markers_train_after_another_listener_that_backprops_first(tiny_bert):
+    """The ner listener backprops before span_relation and sends one tensor per doc; the
+    markers' gradient must still reach the encoder (it used to die with an IndexError in
+    spacy-transformers' accumulate_gradient)."""
+    nlp, examples = _ner_before_span_relation(tiny_bert)
+    spacy.util.fix_random_seed(0)
+    optimizer = nlp.initialize(lambda: examples)
+    embeddings = nlp.get_pipe("transformer").model.transformer.embeddings.word_embeddings.weight
+    before = embeddings.detach().clone()
+    losses = {}
+    for _ in range(2):
+        nlp.update(examples, sgd=optimizer, losses=losses)
+    assert all(numpy.isfinite(losses[name]) for name in ("ner", "span_relation", "transformer"))
+    # [unused0] / [unused1] get gradient only through span_relation's markers
+    after = embeddings.detach()
+    assert float((after[B_ID] - before[B_ID]).abs().sum()) > 0
+    assert float((after[E_ID] - before[E_ID]).abs().sum()) > 0
