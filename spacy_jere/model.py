@@ -22,7 +22,10 @@ With ``markers`` (PERA's position-attentive markers, ``attrs["markers"]``) likew
 [B] and [E] marker vectors of every token come from the same ``TransformerData``
 (``model_output["jere_markers"]``, made by ``spacy_jere.MarkerTransformerModel.v1``;
 ``spacy_jere.transformer_markers``) and go to the net next to the token vectors; their
-gradient goes back next to the token vectors'.
+gradient (and the attentions' with ``grad = true``) goes to the transformer through the
+batch's ``ExtraGradients`` holder, not the listener (``transformer_attentions``). At
+inference the markers (``drop_markers``) and the attentions (``drop_attentions``) are
+removed from ``doc._.trf_data`` once read.
 """
 from functools import partial
 from typing import Callable, Dict, List, Optional, Tuple
@@ -36,7 +39,7 @@ from .candidates import CandidateBatch
 from .heads import Head
 from .layers.net import build_net
 from .transformer_attentions import drop_piece_attentions, send_attention_gradients, sentence_attentions
-from .transformer_markers import marker_vectors, send_marker_gradients
+from .transformer_markers import drop_marker_outputs, marker_vectors, send_marker_gradients
 
 NET_DIMS = ("nI", "n_entity_classes", "n_relation_labels", "max_span_width")
 # Net outputs that stay on the model's device as thinc arrays (the loss reads them);
@@ -196,6 +199,8 @@ def forward_with_features(model: Model, docs: List[Doc], candidates: CandidateBa
         per_doc, backprop_markers = marker_vectors(model.ops, trf_datas, [len(doc) for doc in docs], width,
                                                    "span_relation (markers)")
         token_markers = model.ops.flatten(per_doc) if per_doc else model.ops.alloc2f(0, 2 * width)
+        if not is_train and getattr(markers, "drop_markers", False):
+            drop_marker_outputs(trf_datas)
     output, backprop_net = net((token_vectors, candidates, attention, token_markers), is_train)
 
     def backprop(d_output: Dict[str, Floats2d]) -> List[Doc]:
@@ -206,9 +211,9 @@ def forward_with_features(model: Model, docs: List[Doc], candidates: CandidateBa
         # holder before the listener's backprop (which may run the transformer's), not
         # through the listener: spacy-transformers sums its listeners' gradients tensor
         # by tensor, so a second tensor would break when another listener backprops first.
-        if settings is not None and settings.grad:
+        if settings is not None and settings.grad and d_attentions is not None:
             send_attention_gradients(trf_datas, backprop_attentions(d_attentions), settings.layers, grad_factor)
-        if markers is not None:
+        if markers is not None and d_markers is not None:
             lengths = model.ops.asarray1i([len(doc) for doc in docs])
             send_marker_gradients(trf_datas, backprop_markers(model.ops.unflatten(d_markers, lengths)), grad_factor)
         backprop_listener(d_trf_datas)
@@ -284,14 +289,11 @@ def convert_inputs(model: Model, inputs, is_train: bool):
         d_vectors = ops.unflatten(d_tokens, ops.asarray1i(lengths))
         if len(inputs) == 2:
             return d_vectors
-        d_attentions = d_markers = None
-        if attention is not None:
-            d_attentions = d_inputs.kwargs["sentence_attentions"]
-            d_attentions = ops.alloc(attention[0].shape) if d_attentions is None else torch2xp(d_attentions)
-        if token_markers is not None:
-            d_markers = d_inputs.kwargs.get("token_markers")
-            d_markers = ops.alloc(token_markers.shape) if d_markers is None else torch2xp(d_markers)
-        return d_vectors, d_attentions, d_markers
+        # None where no gradient came back (grad = false: the attentions are constants)
+        d_attentions = d_inputs.kwargs.get("sentence_attentions") if attention is not None else None
+        d_markers = d_inputs.kwargs.get("token_markers") if token_markers is not None else None
+        return (d_vectors, None if d_attentions is None else torch2xp(d_attentions),
+                None if d_markers is None else torch2xp(d_markers))
 
     return ArgsKwargs(args=(), kwargs=kwargs), backprop
 

@@ -209,22 +209,82 @@ def encoder_setup(model: Model, marker_tokens: Sequence[str]) -> _Setup:
             "set marker_tokens on [components.transformer.model] to two tokens of its vocabulary that the texts do "
             "not use (BERT vocabularies: [\"[unused0]\", \"[unused1]\"])")
     parameters = inspect.signature(type(transformer).forward).parameters
+    name = f"{type(transformer).__name__} ({transformer.name_or_path!r})"
     if "position_ids" not in parameters:
         raise MarkerSetupError(
-            f"{ARCHITECTURE}: {type(transformer).__name__} takes no position_ids, so markers cannot share their "
-            "words' positions: use an encoder that does (BERT, RoBERTa, ALBERT, ...) or remove the markers")
-    kind = getattr(transformer.config, "position_embedding_type", "absolute")
-    if kind != "absolute":
-        raise MarkerSetupError(
-            f"{ARCHITECTURE}: the encoder's position_embedding_type is {kind!r}; markers need absolute position "
-            "embeddings (their position ids are their words')")
+            f"{ARCHITECTURE}: the encoder {name} takes no position_ids, so markers cannot share their words' "
+            "positions: use an encoder with absolute position embeddings (BERT, RoBERTa, ...) or remove the markers")
+    problem = _position_problem(transformer.config)
     embeddings = getattr(transformer, "embeddings", None)
     padding_idx = getattr(embeddings, "padding_idx", None)
     offset = padding_idx + 1 if padding_idx is not None else 0
+    rule = model.attrs["marker_attention"]
+    probe = {}
+    if problem is None:
+        probe = _probe_encoder(transformer, ids, offset, check_mask=rule == "levitated")
+        problem = probe.get("positions")
+    if problem is not None:
+        raise MarkerSetupError(
+            f"{ARCHITECTURE}: the encoder {name} {problem}; markers need absolute position embeddings (their "
+            "position ids are their words'): use an encoder that has them (BERT, RoBERTa, ...) or remove the "
+            "markers")
+    if probe.get("mask"):
+        raise MarkerSetupError(
+            f"{ARCHITECTURE}: the encoder {name} {probe['mask']}, which marker_attention = \"levitated\" needs: "
+            'set marker_attention = "full" on [components.transformer.model] or use another encoder (BERT, '
+            "RoBERTa, ...)")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     setup = _Setup(numpy.asarray(ids, dtype="int64"), int(pad_id), int(offset), "token_type_ids" in parameters)
     model.attrs["_marker_setup"] = (transformer, setup)
     return setup
+
+
+def _position_problem(config) -> Optional[str]:
+    """Why the encoder's config says position ids are not (only) absolute, or None."""
+    kind = getattr(config, "position_embedding_type", "absolute")
+    if kind != "absolute":
+        return f"has position_embedding_type = {kind!r}"
+    if getattr(config, "relative_attention", False):  # DeBERTa (v2 / v3 use it, with no absolute positions)
+        return "uses relative attention (positions from the sequence order, not position_ids)"
+    if getattr(config, "position_biased_input", True) is False:
+        return "adds no position embeddings to its input (position_biased_input = false), so it ignores position_ids"
+    return None
+
+
+def _probe_encoder(transformer, ids, offset: int, check_mask: bool) -> dict:
+    """Two tiny forward passes or three (no gradient, dropout off): whether shifting
+    ``position_ids`` changes the output (absolute positions), and whether a 3D
+    attention mask is accepted and honoured. Returns the problems found, by name."""
+    device = transformer.device
+    input_ids = torch.as_tensor([[int(ids[0]), int(ids[1]), int(ids[0]), int(ids[1])]], device=device)
+    positions = torch.arange(4, device=device)[None] + offset
+    problems = {}
+    training = transformer.training
+    transformer.eval()
+    try:
+        with torch.no_grad():
+            def run(**kwargs):
+                return transformer(input_ids=input_ids, **kwargs).last_hidden_state.float()
+
+            ones = torch.ones((1, 4), dtype=torch.long, device=device)
+            base = run(position_ids=positions, attention_mask=ones)
+            shifted = run(position_ids=positions + 1, attention_mask=ones)
+            if torch.allclose(base, shifted, atol=1e-6):
+                problems["positions"] = "ignores position_ids (its output does not change with them)"
+            if check_mask:
+                mask = torch.ones((1, 4, 4), dtype=torch.uint8, device=device)
+                mask[0, 0, 1:] = 0  # the first query sees only itself
+                try:
+                    got = run(position_ids=positions, attention_mask=mask)
+                except Exception as error:  # noqa: BLE001 (any failure means: no 3D mask)
+                    detail = str(error).splitlines()[0][:200] if str(error) else ""
+                    problems["mask"] = f"does not take a 3D attention mask ({type(error).__name__}: {detail})"
+                else:
+                    if tuple(got.shape) != tuple(base.shape) or torch.allclose(got[0, 0], base[0, 0], atol=1e-6):
+                        problems["mask"] = "does not apply a 3D attention mask (one row of keys per query)"
+    finally:
+        transformer.train(training)
+    return problems
 
 
 def convert_marker_inputs(model: Model, inputs, is_train: bool):
@@ -437,6 +497,14 @@ def marker_vectors(ops, trf_datas, n_tokens: Sequence[int], width: int, where: s
         return d_docs
 
     return outputs, backprop
+
+
+def drop_marker_outputs(trf_datas) -> None:
+    """Release the markers' vectors of docs that were read (inference)."""
+    for trf_data in trf_datas:
+        output = trf_data.model_output
+        if hasattr(output, "keys") and (MARKERS in output or MARKER_TOKENS in output):
+            trf_data.model_output = ModelOutput({k: v for k, v in output.items() if k not in (MARKERS, MARKER_TOKENS)})
 
 
 def send_marker_gradients(trf_datas, d_docs, grad_factor: float) -> None:

@@ -49,6 +49,64 @@ def tiny_bert(tmp_path_factory):
     return folder
 
 
+def _tiny_encoder(folder: Path, config) -> Path:
+    """A randomly initialised encoder of ``config`` (a transformers config) with the tiny
+    BERT vocabulary's tokenizer, saved in ``folder``."""
+    from transformers import AutoModel, BertTokenizerFast
+
+    words = sorted({w.lower() for text, _, _ in TRAIN_DATA for w in text.split()} | set("abcdefghijklmnopqrstuvwxyz"))
+    vocab = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + [
+        f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    config.vocab_size = len(vocab)
+    torch.manual_seed(0)
+    AutoModel.from_config(config).save_pretrained(folder)
+    return folder
+
+
+TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+        "max_position_embeddings": 512, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+
+
+def test_an_encoder_without_3d_masks_needs_full_attention(tmp_path):
+    """ALBERT (transformers 4.49) does not take the levitated rule's 3D attention mask."""
+    from transformers import AlbertConfig
+
+    encoder = _tiny_encoder(tmp_path, AlbertConfig(embedding_size=16, **TINY))
+    nlp = transformer_nlp(encoder)
+    nlp.initialize()
+    with pytest.raises(MarkerSetupError, match=r'AlbertModel.*3D attention mask.*set marker_attention = "full"'):
+        nlp("John works for Acme .")
+    full = transformer_nlp(encoder, marker_attention="full")
+    full.initialize()
+    doc = full("John works for Acme .")
+    assert doc._.trf_data.model_output[MARKERS].shape == (1, 10, 32)  # [B] [E] of 5 words
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_an_encoder_without_absolute_positions_is_refused(tmp_path, relative):
+    """DeBERTa-v3-style encoders (relative attention, no absolute position embeddings)
+    ignore position_ids, so a marker could not sit on its word; the check is also made by
+    running the encoder (position_embedding_type absent from the config)."""
+    from transformers import DebertaV2Config
+
+    config = DebertaV2Config(relative_attention=True, position_biased_input=False, pos_att_type=["p2c", "c2p"],
+                             max_relative_positions=-1, position_buckets=8, **TINY)
+    encoder = _tiny_encoder(tmp_path, config)
+    nlp = transformer_nlp(encoder, marker_attention="full")
+    nlp.initialize()
+    if not relative:  # the config no longer says so: the probe finds it
+        hf = nlp.get_pipe("transformer").model.transformer
+        hf.config.relative_attention = False
+        hf.config.position_biased_input = True
+        message = "ignores position_ids"
+    else:
+        message = "uses relative attention"
+    with pytest.raises(MarkerSetupError, match=f"DebertaV2Model.*{message}.*absolute position embeddings"):
+        nlp("John works for Acme .")
+
+
 def transformer_nlp(encoder: Path, architecture="spacy_jere.MarkerTransformerModel.v1", window=128, stride=96,
                     **settings):
     nlp = spacy.blank("en")
@@ -343,6 +401,19 @@ def test_a_tiny_pipeline_with_markers_trains(trained):
     assert net.relation_encoder.span_columns == 32 + 64
     doc = nlp(TEXTS[0])
     assert len(doc.spans["entities"]) > 0
+    # read, then released (drop_markers); the rest of the transformer's output stays
+    assert MARKERS not in doc._.trf_data.model_output and MARKER_TOKENS not in doc._.trf_data.model_output
+    assert "last_hidden_state" in doc._.trf_data.model_output
+
+
+def test_drop_markers_false_keeps_them(tiny_bert):
+    nlp = build_nlp(tiny_bert, model={"markers": {**MARKERS_PART, "drop_markers": False}})
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    doc = nlp(TEXTS[0])
+    assert doc._.trf_data.model_output[MARKERS].shape == (1, 2 * len(doc), 32)
+    with pytest.raises(ValueError, match="drop_markers"):
+        build_nlp(tiny_bert, model={"markers": {**MARKERS_PART, "drop_markers": "yes"}}).initialize(lambda: examples)
 
 
 def test_save_and_load_give_the_same_predictions(trained, tmp_path):
@@ -362,9 +433,7 @@ def test_save_and_load_give_the_same_predictions(trained, tmp_path):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_markers_on_the_gpu(tiny_bert):
-    from thinc.api import require_gpu, use_ops
-
-    require_gpu()
+    spacy.require_gpu()
     try:
         nlp = build_nlp(tiny_bert, mixed_precision=True)
         examples = make_examples(nlp)
@@ -374,11 +443,11 @@ def test_markers_on_the_gpu(tiny_bert):
         for _ in range(3):
             nlp.update(examples, sgd=optimizer, losses=losses)
         assert numpy.isfinite(losses["span_relation"])
-        doc = nlp(TEXTS[0])
+        doc = nlp(TEXTS[0], disable=["span_relation"])
         assert nlp.get_pipe("transformer").model.transformer.device.type == "cuda"
         assert doc._.trf_data.model_output[MARKERS].shape[-1] == 32
     finally:
-        use_ops("numpy")
+        spacy.require_cpu()
 
 
 NER_MODEL = {"@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,

@@ -14,8 +14,9 @@ The markers' vectors come from the encoder's input side
 (``spacy_jere.MarkerTransformerModel.v1``, ``spacy_jere/transformer_markers.py``), one
 [B] and one [E] per token, of the transformer's width.
 
-Like the pruner, the part has a config face (``PositionMarkers``: no settings, it
-switches the markers on and tells their width) and a torch face (``span_markers``).
+Like the pruner, the part has a config face (``PositionMarkers``: it switches the
+markers on, tells their width and whether to drop the markers from ``doc._.trf_data``
+at inference) and a torch face (``span_markers``).
 """
 import torch
 from spacy.util import registry
@@ -23,7 +24,14 @@ from spacy.util import registry
 
 class PositionMarkers:
     """``model.markers``: the span representations gain [B] of the first word and [E]
-    of the last (2 x the token width)."""
+    of the last (2 x the token width). ``drop_markers``: at inference, remove the
+    markers' vectors (``jere_markers``, ``jere_marker_tokens``) from ``doc._.trf_data``
+    once read."""
+
+    def __init__(self, drop_markers: bool = True):
+        if not isinstance(drop_markers, bool):
+            raise ValueError(f"PositionMarkers: drop_markers must be true or false, got {drop_markers!r}")
+        self.drop_markers = drop_markers
 
     @staticmethod
     def width(token_width: int) -> int:
@@ -47,9 +55,13 @@ def insert_markers(span_reps: torch.Tensor, markers: torch.Tensor, width_columns
 
 
 @registry.architectures("spacy_jere.PositionMarkers.v1")
-def position_markers() -> PositionMarkers:
+def position_markers(drop_markers: bool = True) -> PositionMarkers:
     """PERA's position-attentive markers (paper 000, eq. 1-4): each span's
     representation gains the contextual vectors of the [B] marker of its first word and
     the [E] marker of its last. Needs ``spacy_jere.MarkerTransformerModel.v1`` as the
-    transformer and a transformer listener as ``model.tok2vec``."""
-    return PositionMarkers()
+    transformer and a transformer listener as ``model.tok2vec``.
+
+    drop_markers: at inference, remove the markers' vectors from ``doc._.trf_data``
+        once read (they take 2 x tokens x width floats per window; set false to keep
+        them, e.g. for a second component that reads them)."""
+    return PositionMarkers(drop_markers=drop_markers)
