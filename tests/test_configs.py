@@ -79,10 +79,10 @@ def test_every_experiment_row_builds_a_valid_pipeline_and_net(row, tmp_path):
 
 
 @pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.cfg")))
-def test_training_docs_get_the_sentences_of_inference(config):
-    """Multi-sentence training docs (BRAT, DyGIE++) are segmented as at inference, so
-    the transformer windows and the entity pairs of training follow sentences too."""
+def test_configs_segment_text_before_the_component(config):
+    """The sentencizer and splitter run before span_relation; training docs are used as
+    they come (annotating_components = [], see docs/configuration.md for documents)."""
     cfg = load_config(ROOT / "configs" / config)
-    assert cfg["training"]["annotating_components"] == ["sentencizer", "long_sentence_splitter"]
+    assert cfg["training"]["annotating_components"] == []
     pipeline = cfg["nlp"]["pipeline"]
     assert pipeline.index("sentencizer") < pipeline.index("long_sentence_splitter") < pipeline.index("span_relation")
