@@ -100,10 +100,8 @@ class TwoPhaseHeadModule(HeadModule):
         super().__init__(settings, dims)
         span_features, n_relation_labels = dims.span_features, dims.n_relation_labels
         relation_features = relation_encoder.output_width
-        self.span_classifier = settings.span_classifier(n_in=span_features, n_out=1)
-        self.span_typer = settings.span_classifier(n_in=span_features, n_out=dims.n_entity_classes - 1)
-        self.relation_classifier = settings.relation_classifier(n_in=relation_features, n_out=1)
-        self.relation_typer = settings.relation_classifier(n_in=relation_features, n_out=max(n_relation_labels, 1))
+        # The phase-two gate is built before the classifiers: the random draws (and so
+        # the initial weights at a given seed) are those of the code before the heads.
         self.phase_two_gate = None
         if settings.phase_two_features == "gate":
             if not getattr(relation_encoder, "uses_entity_types", False):
@@ -112,6 +110,10 @@ class TwoPhaseHeadModule(HeadModule):
             width = relation_encoder.features.embedding_dim
             self.phase_two_gate = GatedFusion(relation_features)
             self.typed_projection = nn.Linear(width, relation_features) if width != relation_features else nn.Identity()
+        self.span_classifier = settings.span_classifier(n_in=span_features, n_out=1)
+        self.span_typer = settings.span_classifier(n_in=span_features, n_out=dims.n_entity_classes - 1)
+        self.relation_classifier = settings.relation_classifier(n_in=relation_features, n_out=1)
+        self.relation_typer = settings.relation_classifier(n_in=relation_features, n_out=max(n_relation_labels, 1))
 
     def score_spans(self, features: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.span_classifier(features), self.span_typer(features)], dim=-1)
