@@ -121,14 +121,15 @@ def projection(results: List[dict], n_docs: int = 10_000_000) -> List[str]:
     """Hours for n_docs on N machines like this one, from the measured 2-worker figures."""
     best = max(results, key=lambda r: r["docs_per_s"])
     lines = [f"Projection for {n_docs:,} documents like these (mean length as measured), from the fastest "
-             f"set-up here ({best['setup']}: {best['docs_per_s']:.1f} docs/s on 2 cores): hours = "
-             f"{n_docs:,} / ({best['docs_per_s']:.1f} x N machines) / 3600.", ""]
-    lines += ["| machines like this (2 cores) | hours |", "| --- | --- |"]
+             f"set-up measured here ({best['setup']}: {best['docs_per_s']:.1f} docs/s on this 2-core machine, "
+             f"{best['worker_processes']} worker process(es)): hours = {n_docs:,} / ({best['docs_per_s']:.1f} x N "
+             "machines running that set-up) / 3600.", ""]
+    lines += ["| machines like this, each running that set-up | hours |", "| --- | --- |"]
     for machines in (1, 10, 100):
         lines.append(f"| {machines} | {n_docs / (best['docs_per_s'] * machines) / 3600:.1f} |")
-    lines += ["", "Throughput per core grows with cores as long as each actor or process has its own core "
-              "(the figures above: 1 vs 2 workers); a machine with C cores runs about C/2 times this one's "
-              "figure. GPU: not measured here (no GPU); measure one actor's docs/s on your GPU "
+    lines += ["", "How throughput grows with workers is what the rows with 1 and 2 workers measure; with "
+              "more cores per machine, use the docs/s measured with as many workers. "
+              "GPU: not measured here (no GPU); measure one actor's docs/s on your GPU "
               "(`--engine ray --gpus-per-worker 1`, or `python -m spacy_jere.experiments inference-model MODEL "
               "DEV --gpu-id 0`) and use it in the same formula.", ""]
     return lines
