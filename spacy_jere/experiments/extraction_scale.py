@@ -144,6 +144,12 @@ def measure(model: str, corpora: List[Path], n_docs: int, work: Path, out: Path,
         results.append(run_setup(model, corpus, work / "out" / setup.replace(" ", "_").replace(",", ""), setup,
                                  batch_size))
         print(results[-1], flush=True)
+    if out.exists():  # keep the set-ups measured by earlier runs on the same corpus
+        earlier = json.loads(out.read_text())
+        if earlier.get("corpus") == counts and earlier.get("model") == model:
+            results = [r for r in earlier["results"] if r["setup"] not in setups] + results
+            results.sort(key=lambda r: list(SETUPS).index(r["setup"]))
+            command = "; ".join(dict.fromkeys([earlier["command"], command]))
     report = {"command": command, "machine": machine(), "model": model, "corpora": [str(p) for p in corpora],
               "corpus": counts, "batch_size": batch_size, "results": results}
     out.parent.mkdir(parents=True, exist_ok=True)
