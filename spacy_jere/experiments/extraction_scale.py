@@ -94,7 +94,9 @@ def run_setup(model: str, corpus: Path, out: Path, setup: str, batch_size: int) 
             rss = _tree_rss(process.pid)
             peaks["total"] = max(peaks["total"], sum(mib for mib, _ in rss.values()))
             for pid, (mib, cmd) in rss.items():
-                if _is_worker(cmd, setup):
+                # With --n-process the parent only feeds the workers (it holds a copy too:
+                # it counts in the total, not as a worker).
+                if _is_worker(cmd, setup) and not ("n-process" in setup and pid == process.pid):
                     peaks["worker"] = max(peaks["worker"], mib)
                     peaks["workers_seen"].add(pid)
             time.sleep(0.5)
