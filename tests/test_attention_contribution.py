@@ -388,14 +388,6 @@ def trained(tiny_bert):
     return nlp, losses
 
 
-def _predictions(nlp, texts):
-    out = []
-    for doc in nlp.pipe(texts):
-        out.append(([(s.start, s.end, s.label_) for s in doc.spans["entities"]],
-                    [(r.head.start, r.tail.start, r.label, round(r.score, 5)) for r in doc._.relations]))
-    return out
-
-
 TEXTS = [text for text, _, _ in TRAIN_DATA[:4]] + ["John Smith works for Acme Corp . Mary Jones lives in Paris ."]
 
 
@@ -411,16 +403,16 @@ def test_a_tiny_pipeline_with_attention_features_trains(trained):
 
 def test_save_and_load_give_the_same_predictions(trained, tmp_path):
     nlp, _ = trained
-    expected = _predictions(nlp, TEXTS)
+    expected = end_to_end_predictions(nlp, TEXTS)
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
     assert loaded.config["components"]["span_relation"]["model"]["attention_features"]["theta"] == 0.2
-    assert _predictions(loaded, TEXTS) == expected
+    assert end_to_end_predictions(loaded, TEXTS) == expected
     # a process that never imports spacy_jere finds the parts through the entry points
     check_fresh_process(tmp_path / "model", end_to_end_predictions(nlp, end_to_end.TEXTS))
     again = spacy.util.load_model_from_config(nlp.config, auto_fill=True)
     again.from_bytes(nlp.to_bytes())
-    assert _predictions(again, TEXTS) == expected
+    assert end_to_end_predictions(again, TEXTS) == expected
 
 
 def test_attention_features_on_a_gpu(trained):
@@ -432,7 +424,7 @@ def test_attention_features_on_a_gpu(trained):
     try:
         on_gpu = spacy.util.load_model_from_config(config, auto_fill=True)
         on_gpu.from_bytes(data)
-        got = _predictions(on_gpu, TEXTS)
+        got = end_to_end_predictions(on_gpu, TEXTS)
         assert len(got) == len(TEXTS)
         examples = make_examples(on_gpu)
         losses = {}

@@ -380,14 +380,6 @@ def trained(tiny_bert):
     return nlp, losses
 
 
-def _predictions(nlp, texts):
-    out = []
-    for doc in nlp.pipe(texts):
-        out.append(([(s.start, s.end, s.label_) for s in doc.spans["entities"]],
-                    [(r.head.start, r.tail.start, r.label, round(r.score, 5)) for r in doc._.relations]))
-    return out
-
-
 TEXTS = [text for text, _, _ in TRAIN_DATA[:4]] + ["John Smith works for Acme Corp . Mary Jones lives in Paris ."]
 
 
@@ -418,17 +410,17 @@ def test_drop_markers_false_keeps_them(tiny_bert):
 
 def test_save_and_load_give_the_same_predictions(trained, tmp_path):
     nlp, _ = trained
-    expected = _predictions(nlp, TEXTS)
+    expected = end_to_end_predictions(nlp, TEXTS)
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
     assert loaded.config["components"]["transformer"]["model"]["@architectures"] == \
         "spacy_jere.MarkerTransformerModel.v1"
-    assert _predictions(loaded, TEXTS) == expected
+    assert end_to_end_predictions(loaded, TEXTS) == expected
     # a process that never imports spacy_jere finds the parts through the entry points
     check_fresh_process(tmp_path / "model", end_to_end_predictions(nlp, end_to_end.TEXTS))
     again = spacy.util.load_model_from_config(nlp.config, auto_fill=True)
     again.from_bytes(nlp.to_bytes())
-    assert _predictions(again, TEXTS) == expected
+    assert end_to_end_predictions(again, TEXTS) == expected
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
