@@ -8,7 +8,8 @@ after the other (old, new, old, new), 1 torch thread, on CoNLL04 dev.
     python scripts/bench_head_old_vs_new.py report OUT.json... > bench/inference/conll04/head_old_vs_new.json
 
 The old package is imported from /tmp/old with the installed package's entry points
-hidden (catalogue reads them), so both versions run in the same virtualenv."""
+hidden (catalogue reads them), so both versions run in the same virtualenv. A script, not a module of
+spacy_jere.experiments: it must choose which spacy_jere to import before any is imported."""
 import json
 import statistics
 import sys
