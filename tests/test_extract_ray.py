@@ -52,6 +52,22 @@ def test_ray_and_local_give_the_same_tables(model, corpus, local_tables, tmp_pat
     assert summary["total"]["docs"] + summary["total"]["skipped"] == len(corpus[1])
 
 
+def test_a_file_is_read_into_many_small_blocks(corpus):
+    """Not one block per file (Ray Data merges a read task's output up to the context's
+    block size, and an actor task takes whole blocks): that kept one actor busy."""
+    from spacy_jere.extraction.inputs import resolve_inputs
+    from spacy_jere.extraction.parts import PartPlan
+    from spacy_jere.extraction.ray_engine import data_context, input_rows
+
+    context = ray.data.DataContext.get_current()
+    before = context.target_max_block_size
+    with data_context(ray, show_progress=False, block_bytes=300):
+        rows = input_rows(ray, resolve_inputs([str(corpus[0])]), PartPlan(part_size=50), {})
+        sizes = [batch.num_rows for batch in rows.iter_batches(batch_size=None, batch_format="pyarrow")]
+    assert sum(sizes) >= 12 and len(sizes) >= 4
+    assert context.target_max_block_size == before
+
+
 def test_a_failing_actor_fails_the_run_with_what_was_done_then_resume(model, corpus, local_tables, tmp_path,
                                                                        monkeypatch):
     output = tmp_path / "ray"

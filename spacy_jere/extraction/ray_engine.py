@@ -1,9 +1,19 @@
 """The Ray engine: Ray Data reads the input files, a pool of actors (each loads the
 pipeline once) annotates batches, and this process (the driver) writes the parts.
 
-    files (from_items) -> map_batches(read_parts): one block per unfinished part
+    files (from_items) -> map_batches(read_parts): the unfinished parts' rows, small blocks
                        -> map_batches(ExtractActor, compute=ActorPoolStrategy(size=workers))
                        -> iter_batches here -> PartCollector (the same as the local engine's)
+
+Ray Data merges what one read task yields into blocks of up to the DataContext's
+``target_max_block_size`` (128 MiB), and an actor task takes whole blocks: a file of
+20,000 short documents was one block, one busy actor and no result until the end. The
+run lowers that size to ``READ_BLOCK_BYTES`` (restored afterwards); the actor stage
+bundles the small blocks up to ``batch_size`` rows, so a task is about one batch, the
+pool spreads them over its actors, and results reach the driver (and become written
+parts) as they finish. (``repartition(target_num_rows_per_block=...)`` would do the
+cutting by rows, but its tasks need a CPU, which the actors hold: it deadlocks when the
+actors take all CPUs.)
 
 Reading runs the same code as the local engine (same entries, ids, parts and
 fingerprints), so both engines write the same tables. Ray restarts an actor whose
@@ -17,6 +27,7 @@ The output is written by the driver, on its own machine.
 """
 import json
 import logging
+from contextlib import contextmanager
 from typing import List, Optional
 
 from .collector import PartCollector, part_rows
@@ -27,6 +38,8 @@ from .parts import InputChanged, PartPlan, pending_parts
 from .pipeline import entity_source, load_pipeline
 from .tables import annotations
 
+# A few dozen short documents: small enough that a file becomes many actor tasks.
+READ_BLOCK_BYTES = 16 * 1024
 RAY_INSTALL = 'pip install "spacy-jere[ray]"'
 ROW_COLUMNS = [("part", "string"), ("part_total", "int64"), ("position", "int64"), ("source", "string"),
                ("index", "int64"), ("fingerprint", "string"), ("doc_id", "string"), ("line", "int64"),
@@ -112,35 +125,48 @@ def connect(address: Optional[str], num_cpus: Optional[int] = None) -> bool:
     return True
 
 
+def input_rows(ray, files: List[InputFile], plan: PartPlan, done: dict):
+    """The dataset of the unfinished parts' rows (blocks of ``target_max_block_size``)."""
+    listing = ray.data.from_items([{"path": f.path, "source": f.source} for f in files])
+    return listing.map_batches(read_parts, batch_size=1, batch_format="pyarrow", num_cpus=0,
+                               fn_kwargs={"plan": plan, "done": done})
+
+
+@contextmanager
+def data_context(ray, show_progress: bool, block_bytes: int = READ_BLOCK_BYTES):
+    """Ray Data settings for one run, restored afterwards (a notebook's Ray keeps its own)."""
+    context = ray.data.DataContext.get_current()
+    saved = context.enable_progress_bars, context.target_max_block_size
+    context.enable_progress_bars, context.target_max_block_size = show_progress, block_bytes
+    try:
+        yield context
+    finally:
+        context.enable_progress_bars, context.target_max_block_size = saved
+
+
 def run_ray(model: str, files: List[InputFile], plan: PartPlan, collector: PartCollector, *, batch_size: int,
             workers: int = 1, cpus_per_worker: float = 1.0, gpus_per_worker: float = 0.0,
             address: Optional[str] = None, fault: Optional[Fault] = None, show_ray_progress: bool = False,
             int8: bool = False) -> None:
     ray = import_ray()
     started = connect(address)
+    actor_settings = {
+        "model": model, "max_chars": plan.max_chars, "batch_size": batch_size, "use_gpu": gpus_per_worker > 0,
+        "threads": max(int(cpus_per_worker), 1), "fault": fault.as_dict() if fault else None, "int8": int8,
+    }
     try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = show_ray_progress
         logging.getLogger("ray.data").setLevel(logging.INFO if show_ray_progress else logging.WARNING)
-        listing = ray.data.from_items([{"path": f.path, "source": f.source} for f in files])
-        rows = listing.map_batches(
-            read_parts, batch_size=1, batch_format="pyarrow", num_cpus=0,
-            fn_kwargs={"plan": plan, "done": collector.manifest.fingerprints()},
-        )
-        results = rows.map_batches(
-            ExtractActor, batch_size=batch_size, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker, num_gpus=gpus_per_worker,
-            fn_constructor_kwargs={
-                "model": model, "max_chars": plan.max_chars, "batch_size": batch_size,
-                "use_gpu": gpus_per_worker > 0, "threads": max(int(cpus_per_worker), 1),
-                "fault": fault.as_dict() if fault else None, "int8": int8,
-            },
-        )
-        for batch in results.iter_batches(batch_format="pyarrow", batch_size=None):
-            for row in batch.to_pylist():
-                if row["kind"] == "error":
-                    raise InputChanged(row["detail"])
-                collector.add(row)
+        with data_context(ray, show_ray_progress):
+            results = input_rows(ray, files, plan, collector.manifest.fingerprints()).map_batches(
+                ExtractActor, batch_size=batch_size, batch_format="pyarrow", fn_constructor_kwargs=actor_settings,
+                compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=cpus_per_worker,
+                num_gpus=gpus_per_worker,
+            )
+            for batch in results.iter_batches(batch_format="pyarrow", batch_size=None):
+                for row in batch.to_pylist():
+                    if row["kind"] == "error":
+                        raise InputChanged(row["detail"])
+                    collector.add(row)
     finally:
         if started:
             ray.shutdown()
