@@ -11,6 +11,7 @@ the shipped configs and the benchmarks (results in bench/, see layout.py).
   paragraphs MODEL DEV --dataset D         accuracy on docs of 1-10 sentences -> bench/paragraphs/D.*
   pruning MODEL DEV --dataset D            a pruning pipeline at retention 0.02-1.0 -> bench/pruning/D.*
   quantization MODEL DEV --dataset D       int8 vs float32: docs/s, peak RSS, F1 -> bench/quantization/D.*
+  memory MODEL DEV --dataset D             inference RSS by stage and batch size -> bench/memory/D.*
   diagnose ROW --dataset D --steps N       loss terms, phase-one decisions, gradient norms -> bench/diagnostics/
   report                                  bench/README.md and bench/results.json
   export ROW --out F                      a row's config, for spacy train
@@ -109,6 +110,13 @@ def parser() -> argparse.ArgumentParser:
     quant.add_argument("--batch-size", type=int, default=8)
     quant.add_argument("--threads", type=int, default=1)
     quant.add_argument("--rounds", type=int, default=2)
+
+    memory = sub.add_parser("memory", help="inference RSS after imports, after loading, peak; per batch size")
+    memory.add_argument("model")
+    memory.add_argument("dev", type=Path)
+    memory.add_argument("--dataset", default="conll04")
+    memory.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32, 64])
+    memory.add_argument("--int8-batch", type=int, default=8, help="also this batch with --int8 (0: no)")
 
     diagnose = sub.add_parser("diagnose", help="loss terms, phase-one decisions and gradient norms while training")
     diagnose.add_argument("row")
@@ -226,6 +234,16 @@ def _quantization(args, rows, sources) -> None:
             batch_size=args.batch_size, threads=args.threads, rounds=args.rounds)
 
 
+def _memory(args, rows, sources) -> None:
+    import sys
+
+    from .memory import measure, write
+
+    command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
+    write(measure(args.model, args.dev, args.batch_sizes, args.int8_batch),
+          layout.BENCH / "memory" / f"{args.dataset}.json", command)
+
+
 def _diagnose(args, rows, sources) -> None:
     import sys
 
@@ -274,6 +292,7 @@ COMMANDS = {
     "paragraphs": _paragraphs,
     "pruning": _pruning,
     "diagnose": _diagnose,
+    "memory": _memory,
     "quantization": _quantization,
     "report": _report,
     "export": _export,

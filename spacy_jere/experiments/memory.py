@@ -1,0 +1,108 @@
+"""Where a pipeline's inference memory goes (issue 17: at most 1 GiB per worker at batch
+8). Each batch size runs in a fresh process, because peak RSS only grows: RSS after the
+imports, after ``spacy.load``, and the peak while annotating the dev texts; plus the bytes
+of the model's parameters. Writes bench/memory/<dataset>.json and .md."""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+from .machine import machine
+
+MIB = 1024 * 1024
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _parameter_mib(nlp) -> dict:
+    out = {}
+    for name, pipe in nlp.pipeline:
+        seen, total = set(), 0
+        for node in getattr(pipe, "model", None).walk() if hasattr(pipe, "model") else []:
+            for shim in node.shims:
+                module = getattr(shim, "_model", None)
+                for param in module.parameters() if hasattr(module, "parameters") else []:
+                    if id(param) not in seen:
+                        seen.add(id(param))
+                        total += param.numel() * param.element_size()
+        if total:
+            out[name] = total / MIB
+    return out
+
+
+def one_process(model: str, dev: str, batch_size: int, int8: bool) -> dict:
+    """Run in a fresh process: the stages' RSS for one batch size."""
+    import spacy
+    import spacy_transformers  # noqa: F401
+    import torch
+    from spacy.tokens import DocBin
+
+    import spacy_jere  # noqa: F401
+
+    torch.set_num_threads(1)
+    stages = {"imports": _rss_mib()}
+    nlp = spacy.load(model)
+    if int8:
+        from spacy_jere.quantization import quantize_pipeline
+
+        quantize_pipeline(nlp)
+    stages["loaded"] = _rss_mib()
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)]
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=batch_size):
+        pass
+    seconds = time.perf_counter() - start
+    stages["after_annotating"] = _rss_mib()
+    return {"batch_size": batch_size, "int8": int8, "rss_mib": stages, "peak_rss_mib": _peak_mib(),
+            "docs_per_s": len(texts) / seconds, "parameters_mib": _parameter_mib(nlp)}
+
+
+def measure(model: str, dev: Path, batch_sizes: List[int], int8_batch: int) -> dict:
+    runs = []
+    settings = [(b, False) for b in batch_sizes] + ([(int8_batch, True)] if int8_batch else [])
+    for batch_size, int8 in settings:
+        code = ("import json, sys; from spacy_jere.experiments.memory import one_process; "
+                f"print(json.dumps(one_process({model!r}, {str(dev)!r}, {batch_size}, {int8})))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"memory: batch {batch_size} failed\n{done.stderr[-2000:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"batch {batch_size}{' int8' if int8 else ''}: peak {runs[-1]['peak_rss_mib']:.0f} MiB", flush=True)
+    return {"machine": {**machine(), "torch_threads": 1}, "model": str(model), "data": str(dev), "runs": runs}
+
+
+def markdown(report: dict, command: str) -> str:
+    lines = ["# Inference memory: where it goes", "",
+             f"`{command}` (model `{report['model']}`, data `{report['data']}`; {report['machine']['cpu']}, "
+             f"{report['machine']['cores']} cores, 1 torch thread). One fresh process per row; RSS from "
+             "/proc/self/status after each stage, peak from getrusage.", "",
+             "| batch | int8 | after imports (MiB) | after spacy.load (MiB) | peak while annotating (MiB) | "
+             "activations and buffers: peak - loaded (MiB) | parameters (MiB) | docs/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for run in report["runs"]:
+        rss = run["rss_mib"]
+        params = ", ".join(f"{name} {mib:.0f}" for name, mib in run["parameters_mib"].items())
+        lines.append(f"| {run['batch_size']} | {'yes' if run['int8'] else 'no'} | {rss['imports']:.0f} | "
+                     f"{rss['loaded']:.0f} | {run['peak_rss_mib']:.0f} | {run['peak_rss_mib'] - rss['loaded']:.0f} | "
+                     f"{params} | {run['docs_per_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict, out: Path, command: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": command, **report}, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(report, command))
