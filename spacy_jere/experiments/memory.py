@@ -28,11 +28,24 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _nodes(model):
+    """Every thinc node under ``model``, its refs included (the net is a ref)."""
+    seen, stack = set(), [model]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(node.layers)
+        stack.extend(node.get_ref(name) for name in node.ref_names if node.has_ref(name) and node.get_ref(name))
+
+
 def _parameter_mib(nlp) -> dict:
     out = {}
     for name, pipe in nlp.pipeline:
         seen, total = set(), 0
-        for node in getattr(pipe, "model", None).walk() if hasattr(pipe, "model") else []:
+        for node in _nodes(pipe.model) if hasattr(pipe, "model") else []:
             for shim in node.shims:
                 module = getattr(shim, "_model", None)
                 for param in module.parameters() if hasattr(module, "parameters") else []:
@@ -61,6 +74,7 @@ def one_process(model: str, dev: str, batch_size: int, int8: bool) -> dict:
 
         quantize_pipeline(nlp)
     stages["loaded"] = _rss_mib()
+    stages["peak_after_loading"] = _peak_mib()
     texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)]
     start = time.perf_counter()
     for _ in nlp.pipe(texts, batch_size=batch_size):
@@ -90,15 +104,15 @@ def markdown(report: dict, command: str) -> str:
              f"`{command}` (model `{report['model']}`, data `{report['data']}`; {report['machine']['cpu']}, "
              f"{report['machine']['cores']} cores, 1 torch thread). One fresh process per row; RSS from "
              "/proc/self/status after each stage, peak from getrusage.", "",
-             "| batch | int8 | after imports (MiB) | after spacy.load (MiB) | peak while annotating (MiB) | "
-             "activations and buffers: peak - loaded (MiB) | parameters (MiB) | docs/s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| batch | int8 | after imports (MiB) | after spacy.load (MiB) | peak during spacy.load (MiB) | "
+             "after annotating (MiB) | peak of the process (MiB) | parameters (MiB) | docs/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for run in report["runs"]:
         rss = run["rss_mib"]
-        params = ", ".join(f"{name} {mib:.0f}" for name, mib in run["parameters_mib"].items())
+        params = ", ".join(f"{name} {mib:.2f}" for name, mib in run["parameters_mib"].items())
         lines.append(f"| {run['batch_size']} | {'yes' if run['int8'] else 'no'} | {rss['imports']:.0f} | "
-                     f"{rss['loaded']:.0f} | {run['peak_rss_mib']:.0f} | {run['peak_rss_mib'] - rss['loaded']:.0f} | "
-                     f"{params} | {run['docs_per_s']:.1f} |")
+                     f"{rss['loaded']:.0f} | {rss['peak_after_loading']:.0f} | {rss['after_annotating']:.0f} | "
+                     f"{run['peak_rss_mib']:.0f} | {params} | {run['docs_per_s']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
