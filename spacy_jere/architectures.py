@@ -72,11 +72,13 @@ def span_relation_model(
 
 
 @registry.architectures("spacy_jere.MaxPoolSpanEncoder.v1")
-def max_pool_span_encoder(width_embedding_size: int = 25, fusion: str = "concat") -> Callable:
+def max_pool_span_encoder(width_embedding_size: int = 25, fusion: str = "concat",
+                          fused_embedding_std: float = 1.0) -> Callable:
     """SpERT span representation: max-pooled tokens, width embedding, sentence context;
     fusion "concat" (SpERT) or "gated" (Ji et al. 2022, eq. 5; the width embedding then
-    takes the token width)."""
-    return _part(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size, fusion=fusion)
+    takes the token width, initialised N(0, ``fused_embedding_std``))."""
+    return _part(MaxPoolSpanEncoder, width_embedding_size=width_embedding_size, fusion=fusion,
+                 fused_embedding_std=fused_embedding_std)
 
 
 @registry.architectures("spacy_jere.AttentionSpanEncoder.v1")
@@ -100,16 +102,18 @@ def attention_span_encoder(
 @registry.architectures("spacy_jere.SpERTRelationEncoder.v1")
 def spert_relation_encoder(
     global_features: bool = False, feature_width: int = 25, fusion: str = "concat", role_projections: bool = True,
-    span_width_embedding: bool = True,
+    span_width_embedding: bool = True, fused_embedding_std: float = 1.0,
 ) -> Callable:
     """SpERT pair representation: head, tail, max-pooled context between them; with
     ``global_features``, Ji et al. 2022's embedding of (head type, tail type, distance);
     fusion "concat" or "gated" (eq. 5). ``role_projections`` (gated only): a linear
     layer per part before the gate, so that the fused pair keeps its direction.
     ``span_width_embedding = false``: the head and tail without their width embedding
-    (PERA, eq. 4)."""
+    (PERA, eq. 4). ``fused_embedding_std`` (gated only): init scale of the global
+    features' embedding."""
     return _part(SpERTRelationEncoder, global_features=global_features, feature_width=feature_width, fusion=fusion,
-                 role_projections=role_projections, span_width_embedding=span_width_embedding)
+                 role_projections=role_projections, span_width_embedding=span_width_embedding,
+                 fused_embedding_std=fused_embedding_std)
 
 
 @registry.architectures("spacy_jere.AttentionRelationEncoder.v1")

@@ -25,6 +25,25 @@ def test_gated_span_encoder_shapes():
     assert reps.shape == (2, 6) and ctx.shape == (2, 0) and enc.output_width == 6 and enc.context_width == 0
 
 
+def test_fused_embeddings_take_their_init_scale():
+    """std 1.0 is torch's own table (as before the option); 0.02 the same draw scaled
+    (no extra random draws, so the rest of the net's init does not move)."""
+    tables = {}
+    for std in (1.0, 0.02):
+        torch.manual_seed(0)
+        span = max_pool_span_encoder(fusion="gated", fused_embedding_std=std)(token_width=8, max_span_width=3)
+        relation = spert_relation_encoder(global_features=True, fusion="gated", fused_embedding_std=std)(
+            token_width=8, span_width=8, n_entity_classes=3)
+        tables[std] = span.width_embedding.weight.detach(), relation.features.weight.detach()
+    assert 0.5 < tables[1.0][0].std() < 1.5  # torch's N(0, 1), untouched
+    for plain, small in zip(tables[1.0], tables[0.02], strict=True):
+        assert torch.allclose(small, plain * 0.02)
+    concat = max_pool_span_encoder(fused_embedding_std=0.02)(token_width=8, max_span_width=3)
+    assert concat.width_embedding.weight.std() > 0.5  # concat (SpERT) keeps torch's init
+    with pytest.raises(ValueError, match="fused_embedding_std"):
+        max_pool_span_encoder(fusion="gated", fused_embedding_std=0.0)
+
+
 def test_global_features_depend_on_types_and_clipped_distance():
     torch.manual_seed(0)
     enc = spert_relation_encoder(global_features=True, feature_width=2)(token_width=4, span_width=5, n_entity_classes=3)

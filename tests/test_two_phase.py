@@ -42,6 +42,25 @@ def test_two_phase_loss_by_hand():
     assert d_rel[0].tolist() == pytest.approx([-0.5, 0.0, 0.0])
 
 
+def test_phase_two_loss_over_candidates():
+    """Same logits as above: the type terms are divided by the 2 spans / 1 pair instead
+    of the 1 gold span / 1 gold pair; phase one is unchanged."""
+    span_logits = numpy.array([[0.0, 0.0, numpy.log(3.0)], [0.0, 5.0, -5.0]], "float32")
+    rel_logits = numpy.array([[0.0, 0.0, 0.0]], "float32")
+    outputs = {"span_logits": span_logits, "relation_logits": rel_logits}
+    targets = numpy.array([2, 0]), numpy.array([[1.0, 1.0]], "float32")
+    gold = make_head()[0].loss(OPS, outputs, *targets)
+    candidates = make_head(phase_two_loss="candidates")[0].loss(OPS, outputs, *targets)
+    phase_one = numpy.log(2)  # the entity BCE mean
+    assert candidates.terms["entity"] == pytest.approx(phase_one + (gold.terms["entity"] - phase_one) / 2, rel=1e-5)
+    assert candidates.terms["relation"] == pytest.approx(gold.terms["relation"], rel=1e-5)  # 1 pair, 1 gold
+    d_gold, d_cand = gold.gradients["span_logits"], candidates.gradients["span_logits"]
+    assert d_cand[:, 0].tolist() == pytest.approx(d_gold[:, 0].tolist())
+    assert d_cand[0, 1:].tolist() == pytest.approx((d_gold[0, 1:] / 2).tolist())
+    with pytest.raises(ValueError, match="phase_two_loss"):
+        make_head(phase_two_loss="spans")
+
+
 def test_two_phase_decoding():
     _, module = make_head()
     span_logits = torch.tensor([[2.0, 0.0, 1.0], [-2.0, 3.0, 0.0]])

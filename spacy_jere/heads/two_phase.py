@@ -28,19 +28,26 @@ from .losses import bce_with_logits, log_softmax
 from .spert import _logit
 
 PHASE_TWO_FEATURES = ("replace", "gate")
+# What phase two's type CE is averaged over: the gold items (the paper's per-task mean),
+# or all candidates, as phase one's BCE and SpERT's single CE are.
+PHASE_TWO_LOSS = ("gold", "candidates")
 
 
 class TwoPhaseHead(Head):
     def __init__(self, *, span_classifier: Callable, relation_classifier: Callable, relation_threshold: float,
                  max_pairs: int, entity_overlap: str, entity_loss_weight: float, relation_loss_weight: float,
-                 phase_two_features: str):
+                 phase_two_features: str, phase_two_loss: str = "gold"):
         super().__init__(span_classifier=span_classifier, relation_classifier=relation_classifier,
                          relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
                          entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight)
         if phase_two_features not in PHASE_TWO_FEATURES:
             raise ValueError(f"TwoPhaseHead: phase_two_features must be one of {', '.join(PHASE_TWO_FEATURES)}, "
                              f"got {phase_two_features!r}")
+        if phase_two_loss not in PHASE_TWO_LOSS:
+            raise ValueError(f"TwoPhaseHead: phase_two_loss must be one of {', '.join(PHASE_TWO_LOSS)}, "
+                             f"got {phase_two_loss!r}")
         self.phase_two_features = phase_two_features
+        self.phase_two_loss = phase_two_loss
 
     @property
     def module_class(self):
@@ -53,8 +60,9 @@ class TwoPhaseHead(Head):
 
     def loss(self, ops, outputs, span_targets, pair_targets) -> HeadLoss:
         """Binary CE of phase one (mean over spans / pairs) plus the type CE of phase two
-        (mean over gold entities / gold relations); a pair with several gold types gets
-        them as an even target distribution."""
+        (mean over gold entities / gold relations, or with ``phase_two_loss =
+        "candidates"`` summed over them and divided by the spans / pairs); a pair with
+        several gold types gets them as an even target distribution."""
         xp = ops.xp
         span_logits, rel_logits = outputs["span_logits"], outputs["relation_logits"]
         w_ent, w_rel = self.entity_loss_weight, self.relation_loss_weight
@@ -64,14 +72,16 @@ class TwoPhaseHead(Head):
         entity_loss = float(bce_with_logits(xp, span_logits[:, 0], is_entity).sum()) / n_spans
         d_span[:, 0] = (ops.sigmoid(span_logits[:, 0]) - is_entity) / n_spans
         gold = xp.nonzero(span_targets > 0)[0]
+        by_candidates = self.phase_two_loss == "candidates"
         if len(gold):
             log_probs = log_softmax(xp, span_logits[gold, 1:])
             rows = xp.arange(len(gold))
             types = span_targets[gold] - 1
-            entity_loss -= float(log_probs[rows, types].sum()) / len(gold)
+            n_typed = n_spans if by_candidates else len(gold)
+            entity_loss -= float(log_probs[rows, types].sum()) / n_typed
             d_types = xp.exp(log_probs)
             d_types[rows, types] -= 1.0
-            d_span[gold, 1:] = d_types / len(gold)
+            d_span[gold, 1:] = d_types / n_typed
         d_span *= w_ent
 
         d_rel = xp.zeros(rel_logits.shape, dtype="float32")
@@ -85,8 +95,9 @@ class TwoPhaseHead(Head):
             if len(gold_pairs):
                 target = pair_targets[gold_pairs] / pair_targets[gold_pairs].sum(-1, keepdims=True)
                 log_probs = log_softmax(xp, rel_logits[gold_pairs, 1:])
-                relation_loss -= float((target * log_probs).sum()) / len(gold_pairs)
-                d_rel[gold_pairs, 1:] = (xp.exp(log_probs) - target) / len(gold_pairs)
+                n_typed = n_pairs if by_candidates else len(gold_pairs)
+                relation_loss -= float((target * log_probs).sum()) / n_typed
+                d_rel[gold_pairs, 1:] = (xp.exp(log_probs) - target) / n_typed
             d_rel *= w_rel
         return HeadLoss(
             total=w_ent * entity_loss + w_rel * relation_loss,
@@ -170,11 +181,14 @@ def two_phase_head(
     entity_loss_weight: float = 1.0,
     relation_loss_weight: float = 1.0,
     phase_two_features: str = "replace",
+    phase_two_loss: str = "gold",
 ) -> Head:
     """Ji et al. 2022: binary entity / relation classifiers, then type classifiers over
     what they keep, trained jointly. phase_two_features: "replace" or "gate" (how phase
-    two's pair representation gets the typed global features; see heads.two_phase)."""
+    two's pair representation gets the typed global features; see heads.two_phase).
+    phase_two_loss: "gold" (the paper's mean over gold items) or "candidates" (the
+    type CE over the same denominator as phase one's)."""
     return TwoPhaseHead(span_classifier=span_classifier, relation_classifier=relation_classifier,
                         relation_threshold=relation_threshold, max_pairs=max_pairs, entity_overlap=entity_overlap,
                         entity_loss_weight=entity_loss_weight, relation_loss_weight=relation_loss_weight,
-                        phase_two_features=phase_two_features)
+                        phase_two_features=phase_two_features, phase_two_loss=phase_two_loss)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .attention import RangeAttention, check_variant, ffnn
-from .fusion import GatedFusion, check_fusion
+from .fusion import GatedFusion, check_fusion, fused_embedding
 from .pooling import RangeMaxTable
 
 
@@ -43,8 +43,8 @@ class SpERTRelationEncoder(nn.Module):
 
     @staticmethod
     def validate(global_features: bool, feature_width: int, fusion: str, role_projections: bool,
-                 span_width_embedding: bool) -> None:
-        check_fusion(fusion, "SpERTRelationEncoder")
+                 span_width_embedding: bool, fused_embedding_std: float = 1.0) -> None:
+        check_fusion(fusion, "SpERTRelationEncoder", fused_embedding_std)
         if feature_width < 1:
             raise ValueError(f"SpERTRelationEncoder: feature_width must be >= 1, got {feature_width}")
         if fusion == "gated" and not span_width_embedding:
@@ -53,9 +53,10 @@ class SpERTRelationEncoder(nn.Module):
 
     def __init__(self, token_width: int, span_width: int, n_entity_classes: int, *, global_features: bool,
                  feature_width: int, fusion: str, role_projections: bool, span_width_embedding: bool,
-                 span_width_columns: int = 0):
+                 span_width_columns: int = 0, fused_embedding_std: float = 1.0):
         super().__init__()
-        self.validate(global_features, feature_width, fusion, role_projections, span_width_embedding)
+        self.validate(global_features, feature_width, fusion, role_projections, span_width_embedding,
+                      fused_embedding_std)
         # Columns of a span representation the pair reads: all, or all but the width embedding.
         self.span_columns = span_width if span_width_embedding else span_width - span_width_columns
         self.gated = None
@@ -70,8 +71,11 @@ class SpERTRelationEncoder(nn.Module):
         self.uses_entity_types = global_features
         self.features = None
         if global_features:
-            width = token_width if self.gated is not None else feature_width
-            self.features = nn.Embedding(n_entity_classes * n_entity_classes * (self.MAX_DISTANCE + 1), width)
+            rows = n_entity_classes * n_entity_classes * (self.MAX_DISTANCE + 1)
+            if self.gated is not None:
+                self.features = fused_embedding(rows, token_width, fused_embedding_std)
+            else:
+                self.features = nn.Embedding(rows, feature_width)
         if self.gated is not None:
             self.output_width = token_width
         else:

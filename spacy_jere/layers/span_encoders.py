@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .attention import RangeAttention, check_variant
-from .fusion import GatedFusion, check_fusion
+from .fusion import GatedFusion, check_fusion, fused_embedding
 from .pooling import RangeMaxTable
 from .ragged import ragged_positions, segment_softmax, weighted_sum
 
@@ -29,19 +29,23 @@ class MaxPoolSpanEncoder(nn.Module):
     context and a width embedding of the token width, and no separate context."""
 
     @staticmethod
-    def validate(width_embedding_size: int, fusion: str) -> None:
+    def validate(width_embedding_size: int, fusion: str, fused_embedding_std: float = 1.0) -> None:
         _check_positive("MaxPoolSpanEncoder", width_embedding_size=width_embedding_size)
-        check_fusion(fusion, "MaxPoolSpanEncoder")
+        check_fusion(fusion, "MaxPoolSpanEncoder", fused_embedding_std)
 
-    def __init__(self, token_width: int, max_span_width: int, *, width_embedding_size: int, fusion: str):
+    def __init__(self, token_width: int, max_span_width: int, *, width_embedding_size: int, fusion: str,
+                 fused_embedding_std: float = 1.0):
         super().__init__()
-        self.validate(width_embedding_size, fusion)
+        self.validate(width_embedding_size, fusion, fused_embedding_std)
         self.max_span_width = max_span_width
         self.gated = GatedFusion(token_width) if fusion == "gated" else None
         if self.gated is not None:
             width_embedding_size = token_width
         # One extra bucket for gold spans wider than the suggester's widest (training).
-        self.width_embedding = nn.Embedding(max_span_width + 2, width_embedding_size)
+        if self.gated is not None:
+            self.width_embedding = fused_embedding(max_span_width + 2, width_embedding_size, fused_embedding_std)
+        else:
+            self.width_embedding = nn.Embedding(max_span_width + 2, width_embedding_size)
         self.output_width = token_width if self.gated is not None else token_width + width_embedding_size
         self.context_width = 0 if self.gated is not None else token_width
         # The width embedding's columns at the end of a span representation (none when fused).
