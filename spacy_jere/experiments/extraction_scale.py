@@ -138,7 +138,7 @@ def projection(results: List[dict], n_docs: int = 10_000_000) -> List[str]:
 
 
 def measure(model: str, corpora: List[Path], n_docs: int, work: Path, out: Path, command: str,
-            setups: List[str], batch_size: int = 64) -> dict:
+            setups: List[str], batch_size: int = 64, note: str = "") -> dict:
     corpus = work / "corpus.jsonl"
     counts = make_corpus(corpora, n_docs, corpus)
     results = []
@@ -148,12 +148,14 @@ def measure(model: str, corpora: List[Path], n_docs: int, work: Path, out: Path,
         print(results[-1], flush=True)
     if out.exists():  # keep the set-ups measured by earlier runs on the same corpus
         earlier = json.loads(out.read_text())
-        if earlier.get("corpus") == counts and earlier.get("model") == model:
+        same_run = (earlier.get("corpus"), earlier.get("model"), earlier.get("machine"), earlier.get("batch_size"))
+        if same_run == (counts, model, machine(), batch_size):
             results = [r for r in earlier["results"] if r["setup"] not in setups] + results
             results.sort(key=lambda r: list(SETUPS).index(r["setup"]))
             command = "; ".join(dict.fromkeys([earlier["command"], command]))
+            note = " ".join(dict.fromkeys(filter(None, [earlier.get("note", ""), note])))
     report = {"command": command, "machine": machine(), "model": model, "corpora": [str(p) for p in corpora],
-              "corpus": counts, "batch_size": batch_size, "results": results}
+              "corpus": counts, "batch_size": batch_size, "results": results, "note": note}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2), encoding="utf8")
     out.with_suffix(".md").write_text(markdown(report), encoding="utf8")
@@ -180,6 +182,8 @@ def markdown(report: dict) -> str:
                      f"{r['docs_per_s'] / base:.2f} | {r['peak_rss_per_worker_mib']:.0f} | "
                      f"{r['peak_rss_total_mib']:.0f} | {r['entities']:,} | {r['relations']:,} |")
     lines += [""] + projection(report["results"])
+    if report.get("note"):
+        lines += ["", f"**Conditions.** {report['note']}"]
     return "\n".join(lines)
 
 
@@ -196,9 +200,11 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--work", type=Path, default=Path("training/extraction_scale"))
     parser.add_argument("--out", type=Path, default=Path("bench/extraction/scale.json"))
+    parser.add_argument("--note", default="", help="what else ran on the machine, and anything a reader must know")
     args = parser.parse_args(argv)
     command = "python -m spacy_jere.experiments.extraction_scale " + " ".join(sys.argv[1:] if argv is None else argv)
-    measure(args.model, args.corpora, args.docs, args.work, args.out, command, args.setups, args.batch_size)
+    measure(args.model, args.corpora, args.docs, args.work, args.out, command, args.setups, args.batch_size,
+            args.note)
 
 
 if __name__ == "__main__":
