@@ -64,7 +64,7 @@ def extract_command(
     ] = None,
     engine: Annotated[Optional[str], _opt("--engine", "local (nlp.pipe; the default) or ray (Ray Data)")] = None,
     fmt: Annotated[Optional[str], _opt("--format", "Output tables: parquet (the default) or jsonl")] = None,
-    batch_size: Annotated[int, _opt("--batch-size", "Docs per nlp.pipe batch", min=1)] = 64,
+    batch_size: Annotated[int, _opt("--batch-size", "Docs per nlp.pipe batch", min=1)] = 8,
     n_process: Annotated[Optional[int], _opt("--n-process", "local: worker processes (default 1)", min=1)] = None,
     gpu_id: Annotated[int, _opt("--gpu-id", "local: GPU id, -1 for the CPU")] = -1,
     workers: Annotated[Optional[int], _opt("--workers", "ray: actors, each a pipeline copy (default 1)", min=1)]

@@ -128,7 +128,8 @@ def test_bundled_encoder_loads_and_runs():
     assert losses["span_relation"] > 0 and losses["transformer"] >= 0
 
 
-def test_int8_quantizes_every_linear_of_the_transformer_and_still_predicts(tiny_trf_model):
+@pytest.mark.parametrize("scheme", ["per_tensor", "per_channel"])
+def test_int8_quantizes_every_linear_of_the_transformer_and_still_predicts(tiny_trf_model, scheme):
     import torch
 
     from spacy_jere.quantization import quantize_pipeline, transformer_modules
@@ -138,9 +139,11 @@ def test_int8_quantizes_every_linear_of_the_transformer_and_still_predicts(tiny_
     (_, module), = transformer_modules(nlp)
     n_linear = sum(isinstance(m, torch.nn.Linear) for m in module.modules())
     assert n_linear > 0
-    assert quantize_pipeline(nlp) == ["transformer"]
+    assert quantize_pipeline(nlp, scheme) == ["transformer"]
     quantized = [m for m in module.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
     assert len(quantized) == n_linear
+    expected = torch.per_channel_affine if scheme == "per_channel" else torch.per_tensor_affine
+    assert {m.weight().qscheme() for m in quantized} == {expected}
     # the head keeps float32 linears
     net = nlp.get_pipe("span_relation").model.get_ref("net")
     assert any(isinstance(m, torch.nn.Linear) for node in net.walk() for shim in node.shims
@@ -154,3 +157,5 @@ def test_int8_needs_a_transformer(nlp):
 
     with pytest.raises(QuantizationError, match="no transformer component"):
         quantize_pipeline(nlp)
+    with pytest.raises(QuantizationError, match="scheme must be one of"):
+        quantize_pipeline(nlp, "per_row")

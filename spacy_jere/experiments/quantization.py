@@ -13,7 +13,7 @@ from statistics import median
 
 from .machine import machine
 
-VARIANTS = ("float32", "int8")
+VARIANTS = ("float32", "int8", "int8_per_channel")
 
 
 def child(model: str, dev: str, variant: str, batch_size: int, threads: int, repeats: int) -> dict:
@@ -29,10 +29,10 @@ def child(model: str, dev: str, variant: str, batch_size: int, threads: int, rep
 
     torch.set_num_threads(threads)
     nlp = spacy.load(model)
-    if variant == "int8":
+    if variant.startswith("int8"):
         from spacy_jere.quantization import quantize_pipeline
 
-        quantize_pipeline(nlp)
+        quantize_pipeline(nlp, "per_channel" if variant == "int8_per_channel" else "per_tensor")
     examples = list(Corpus(dev)(nlp))
     scores = nlp.evaluate(examples, batch_size=batch_size)
     texts = [eg.reference.text for eg in examples]
@@ -73,9 +73,11 @@ def measure(model: str, dev: Path, dataset: str, out: Path, command: str, *, bat
     results = {
         "command": command, "machine": {**machine(), "torch_threads": threads}, "model": model, "data": str(dev),
         "batch_size": batch_size, "rounds": rounds, "runs": runs, "summary": summary,
-        "speedup_int8": summary["int8"]["docs_per_s"] / summary["float32"]["docs_per_s"],
-        "ent_f_change": 100 * (summary["int8"]["ent_f"] - summary["float32"]["ent_f"]),
-        "rel_strict_f_change": 100 * (summary["int8"]["rel_strict_f"] - summary["float32"]["rel_strict_f"]),
+        "against_float32": {variant: {
+            "speedup": summary[variant]["docs_per_s"] / summary["float32"]["docs_per_s"],
+            "ent_f_change": 100 * (summary[variant]["ent_f"] - summary["float32"]["ent_f"]),
+            "rel_strict_f_change": 100 * (summary[variant]["rel_strict_f"] - summary["float32"]["rel_strict_f"]),
+        } for variant in VARIANTS if variant != "float32"},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf8")
@@ -96,6 +98,9 @@ def markdown(results: dict, dataset: str) -> str:
     for variant, s in results["summary"].items():
         lines.append(f"| {variant} | {s['docs_per_s']:.1f} | {s['peak_rss_mib']:.0f} | {100 * s['ent_f']:.2f} | "
                      f"{100 * s['rel_strict_f']:.2f} |")
-    lines += ["", f"int8 / float32 speed: {results['speedup_int8']:.2f}x; F1 change: entity "
-              f"{results['ent_f_change']:+.2f}, rel_strict {results['rel_strict_f_change']:+.2f} points.", ""]
+    lines.append("")
+    for variant, change in results["against_float32"].items():
+        lines.append(f"- {variant} / float32 speed: {change['speedup']:.2f}x; F1 change: entity "
+                     f"{change['ent_f_change']:+.2f}, rel_strict {change['rel_strict_f_change']:+.2f} points.")
+    lines.append("")
     return "\n".join(lines)

@@ -36,7 +36,7 @@ class ExtractSettings:
     output: Path
     engine: str = "local"
     format: str = "parquet"
-    batch_size: int = 64
+    batch_size: int = 8
     n_process: int = 1
     gpu_id: int = -1
     workers: int = 1
