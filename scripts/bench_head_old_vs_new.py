@@ -5,7 +5,7 @@ after the other (old, new, old, new), 1 torch thread, on CoNLL04 dev.
     git worktree add /tmp/old 78ba5c8
     python scripts/bench_head_old_vs_new.py train old /tmp/old_model   # and: train new /tmp/new_model
     python scripts/bench_head_old_vs_new.py time old /tmp/old_model/model-last OUT.json
-    python scripts/bench_head_old_vs_new.py report OUT.json... > bench/inference/conll04/head_old_vs_new.json
+    python scripts/bench_head_old_vs_new.py report OUT.json... > bench/redesign/conll04_head_old_vs_new.json
 
 The old package is imported from /tmp/old with the installed package's entry points
 hidden (catalogue reads them), so both versions run in the same virtualenv. A script, not a module of

@@ -331,6 +331,8 @@ def markdown(everything: dict, row_order: list, row_bases: Optional[dict] = None
         "(`inference`, `inference-model`)",
         "- `bench/training_cost/<dataset>.json`: training cost of our head vs a tagger (`training`)",
         "- `bench/attention/<name>.json`: micro-benchmarks of the attention layer (`attention`)",
+        "- `bench/redesign/<dataset>_head_old_vs_new.json`: the head's inference time before and after the "
+        "architecture redesign, same training (`scripts/bench_head_old_vs_new.py`)",
         "- `bench/dev_scores/<dataset>/<config>_seed<N>.json`: dev scores alone of early single runs of a "
         "shipped config",
         "",
