@@ -138,7 +138,7 @@ def projection(results: List[dict], n_docs: int = 10_000_000) -> List[str]:
 
 
 def measure(model: str, corpora: List[Path], n_docs: int, work: Path, out: Path, command: str,
-            setups: List[str], batch_size: int = 64, note: str = "") -> dict:
+            setups: List[str], batch_size: int = 8, note: str = "") -> dict:
     corpus = work / "corpus.jsonl"
     counts = make_corpus(corpora, n_docs, corpus)
     results = []
@@ -197,7 +197,7 @@ def main(argv=None) -> None:
         Path("corpus/scierc/train.spacy"), Path("corpus/scierc/dev.spacy")])
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=8, help="extract's default")
     parser.add_argument("--work", type=Path, default=Path("training/extraction_scale"))
     parser.add_argument("--out", type=Path, default=Path("bench/extraction/scale.json"))
     parser.add_argument("--note", default="", help="what else ran on the machine, and anything a reader must know")

@@ -3,29 +3,14 @@
 imports, after ``spacy.load``, and the peak while annotating the dev texts; plus the bytes
 of the model's parameters. Writes bench/memory/<dataset>.json and .md."""
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import List
 
 from .machine import machine
+from .process import in_fresh_process, peak_rss_mib, rss_mib
 
 MIB = 1024 * 1024
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_mib() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _nodes(model):
@@ -67,21 +52,21 @@ def one_process(model: str, dev: str, batch_size: int, int8: bool) -> dict:
     import spacy_jere  # noqa: F401
 
     torch.set_num_threads(1)
-    stages = {"imports": _rss_mib()}
+    stages = {"imports": rss_mib()}
     nlp = spacy.load(model)
     if int8:
         from spacy_jere.quantization import quantize_pipeline
 
         quantize_pipeline(nlp)
-    stages["loaded"] = _rss_mib()
-    stages["peak_after_loading"] = _peak_mib()
+    stages["loaded"] = rss_mib()
+    stages["peak_after_loading"] = peak_rss_mib()
     texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)]
     start = time.perf_counter()
     for _ in nlp.pipe(texts, batch_size=batch_size):
         pass
     seconds = time.perf_counter() - start
-    stages["after_annotating"] = _rss_mib()
-    return {"batch_size": batch_size, "int8": int8, "rss_mib": stages, "peak_rss_mib": _peak_mib(),
+    stages["after_annotating"] = rss_mib()
+    return {"batch_size": batch_size, "int8": int8, "rss_mib": stages, "peak_rss_mib": peak_rss_mib(),
             "docs_per_s": len(texts) / seconds, "parameters_mib": _parameter_mib(nlp)}
 
 
@@ -89,12 +74,8 @@ def measure(model: str, dev: Path, batch_sizes: List[int], int8_batch: int) -> d
     runs = []
     settings = [(b, False) for b in batch_sizes] + ([(int8_batch, True)] if int8_batch else [])
     for batch_size, int8 in settings:
-        code = ("import json, sys; from spacy_jere.experiments.memory import one_process; "
-                f"print(json.dumps(one_process({model!r}, {str(dev)!r}, {batch_size}, {int8})))")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"memory: batch {batch_size} failed\n{done.stderr[-2000:]}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        runs.append(in_fresh_process("spacy_jere.experiments.memory", "one_process", str(model), str(dev),
+                                     batch_size, int8, what=f"memory: batch {batch_size}"))
         print(f"batch {batch_size}{' int8' if int8 else ''}: peak {runs[-1]['peak_rss_mib']:.0f} MiB", flush=True)
     return {"machine": {**machine(), "torch_threads": 1}, "model": str(model), "data": str(dev), "runs": runs}
 

@@ -6,19 +6,17 @@ speed is the best of each process's timed passes. Writes bench/quantization/<dat
 and .md.
 """
 import json
-import subprocess
-import sys
 from pathlib import Path
 from statistics import median
 
 from .machine import machine
+from .process import in_fresh_process, peak_rss_mib
 
 VARIANTS = ("float32", "int8", "int8_per_channel")
 
 
 def child(model: str, dev: str, variant: str, batch_size: int, threads: int, repeats: int) -> dict:
     """One variant in this process: load (quantize), score dev, time dev, report RSS."""
-    import resource
     import time
 
     import spacy
@@ -44,7 +42,7 @@ def child(model: str, dev: str, variant: str, batch_size: int, threads: int, rep
         best = min(best, time.perf_counter() - start)
     return {
         "variant": variant, "docs": len(texts), "docs_per_s": len(texts) / best,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "ent_f": scores["ent_f"], "rel_strict_f": scores["rel_strict_f"],
     }
 
@@ -54,13 +52,9 @@ def measure(model: str, dev: Path, dataset: str, out: Path, command: str, *, bat
     runs = []
     for round_ in range(rounds):
         for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
-            code = ("import json, sys; from spacy_jere.experiments.quantization import child; "
-                    f"print(json.dumps(child({model!r}, {str(dev)!r}, {variant!r}, {batch_size}, {threads}, "
-                    f"{repeats})))")
-            result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-            if result.returncode != 0:
-                raise SystemExit(f"quantization benchmark, {variant}: {result.stderr[-2000:]}")
-            runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+            runs.append(in_fresh_process("spacy_jere.experiments.quantization", "child", str(model), str(dev),
+                                         variant, batch_size, threads, repeats,
+                                         what=f"quantization benchmark, {variant}"))
             print(runs[-1], flush=True)
     summary = {}
     for variant in VARIANTS:
