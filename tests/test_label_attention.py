@@ -75,6 +75,25 @@ def test_gold_tags_feed_the_label_embedding_in_training():
     assert torch.equal(entities[:, 16:], module.tag_embedding(gold))
 
 
+def test_predicted_and_soft_label_sources_ignore_the_gold_tags():
+    tokens, sentence_ids = torch.randn(4, 12), torch.zeros(4, dtype=torch.long)
+    gold = torch.tensor([1, 2, 0, 3])
+    predicted = _module(label_source="predicted")
+    entities, _, logits, tags = predicted(tokens, sentence_ids, gold)
+    assert torch.equal(tags, logits.argmax(-1)) and not torch.equal(tags, gold)
+    assert torch.equal(entities[:, 16:], predicted.tag_embedding(tags))
+    soft = _module(label_source="soft")
+    entities, _, logits, _ = soft(tokens, sentence_ids, gold)
+    expected = torch.softmax(logits, -1) @ soft.tag_embedding.weight
+    assert torch.allclose(entities[:, 16:], expected, atol=1e-6)
+    # The soft embedding passes gradient back to the tag decoder through the classifiers' side.
+    entities[:, 16:].sum().backward()
+    assert soft.tag_decoder.weight.grad is not None and soft.tag_decoder.weight.grad.abs().sum() > 0
+    # At inference (no gold tags) every source reads the argmax.
+    _, _, logits, tags = soft(tokens, sentence_ids)
+    assert torch.equal(tags, logits.argmax(-1))
+
+
 def test_tag_loss_is_the_mean_cross_entropy_and_its_gradient():
     stack = label_attention_stack(tag_loss_weight=0.5)
     logits = torch.randn(6, 4, requires_grad=True)
@@ -92,6 +111,7 @@ def test_tag_loss_is_the_mean_cross_entropy_and_its_gradient():
     ({"label_width": 0}, "label_width must be >= 1"),
     ({"dropout": 1.0}, "dropout must be in [0, 1)"),
     ({"tag_loss_weight": -1.0}, "tag_loss_weight must be >= 0"),
+    ({"label_source": "oracle"}, "label_source must be one of gold, predicted, soft, got 'oracle'"),
 ])
 def test_bad_settings_name_the_stack(settings, message):
     with pytest.raises(ValueError, match="LabelAttentionStack") as err:
