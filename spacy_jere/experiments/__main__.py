@@ -102,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
                          help="retention factors to score (1.0: no pruning at inference)")
     pruning.add_argument("--long-words", type=int, default=2000, help="words of the long document")
     pruning.add_argument("--batch-size", type=int, default=8)
+    pruning.add_argument("--repeats", type=int, default=3, help="timed passes per retention (best of)")
 
     quant = sub.add_parser("quantization", help="int8 against float32 inference: docs/s, peak RSS, dev F1")
     quant.add_argument("model")
@@ -221,7 +222,7 @@ def _pruning(args, rows, sources) -> None:
 
     command = "python -m spacy_jere.experiments " + " ".join(sys.argv[1:])
     measure(args.model, args.dev, args.dataset, args.retentions, args.long_words, args.batch_size,
-            layout.BENCH / "pruning" / f"{args.dataset}.json", command)
+            layout.BENCH / "pruning" / f"{args.dataset}.json", command, repeats=args.repeats)
 
 
 def _quantization(args, rows, sources) -> None:
