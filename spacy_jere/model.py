@@ -234,19 +234,34 @@ def net_forward(model: Model, inputs, is_train: bool):
 def finish_update(model: Model, optimizer: Optimizer) -> None:
     # The head starts from random weights while the encoder is pretrained, so the
     # net may learn faster (``learn_rate_scale``) than the optimizer's rate.
+    # A part of the net may set its own scale (the token stack's ``learn_rate_scale``).
     model.get_ref("tok2vec").finish_update(optimizer)
-    model.get_ref("net").finish_update(ScaledOptimizer(optimizer, model.attrs["learn_rate_scale"]))
+    parts = {}
+    stack = model.attrs.get("token_stack")
+    if stack is not None and getattr(stack, "learn_rate_scale", None) is not None:
+        parts["token_stack."] = stack.learn_rate_scale
+    model.get_ref("net").finish_update(ScaledOptimizer(optimizer, model.attrs["learn_rate_scale"], parts))
 
 
 class ScaledOptimizer:
-    """The optimizer, with its learning rate scaled for the parameters it updates."""
+    """The optimizer, with its learning rate scaled for the parameters it updates:
+    ``scale``, or for a torch parameter whose name starts with a prefix of ``parts``
+    that prefix's scale (thinc's PyTorch shim keys a parameter by (shim id, name))."""
 
-    def __init__(self, optimizer: Optimizer, scale: float):
+    def __init__(self, optimizer: Optimizer, scale: float, parts: Optional[Dict[str, float]] = None):
         self._optimizer = optimizer
         self._scale = scale
+        self._parts = parts or {}
+
+    def scale_for(self, key) -> float:
+        name = key[1] if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], str) else ""
+        for prefix, scale in self._parts.items():
+            if name.startswith(prefix):
+                return scale
+        return self._scale
 
     def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
-        return self._optimizer(key, weights, gradient, lr_scale=lr_scale * self._scale)
+        return self._optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale_for(key))
 
     def __getattr__(self, name):
         return getattr(self._optimizer, name)

@@ -112,6 +112,7 @@ def test_tag_loss_is_the_mean_cross_entropy_and_its_gradient():
     ({"dropout": 1.0}, "dropout must be in [0, 1)"),
     ({"tag_loss_weight": -1.0}, "tag_loss_weight must be >= 0"),
     ({"label_source": "oracle"}, "label_source must be one of gold, predicted, soft, got 'oracle'"),
+    ({"learn_rate_scale": 0.0}, "learn_rate_scale must be > 0 or null, got 0.0"),
 ])
 def test_bad_settings_name_the_stack(settings, message):
     with pytest.raises(ValueError, match="LabelAttentionStack") as err:
@@ -220,3 +221,35 @@ def test_a_pipeline_without_the_stack_is_as_before():
     doc = nlp(TEXTS[0])
     assert doc._.jere_tags is None and {token._.jere_tag for token in doc} == {""}
     assert "entities_tagged" not in doc.spans
+
+
+def test_the_stack_can_learn_at_its_own_rate():
+    """learn_rate_scale on the stack: its parameters are updated at that multiple of the
+    optimizer's rate, the rest of the net at the model's learn_rate_scale."""
+    from spacy_jere.model import ScaledOptimizer
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    stack = {**STACK, "n_layers": 1, "width": 16, "label_width": 8, "learn_rate_scale": 2.0}
+    nlp.add_pipe("span_relation", config={"model": {"token_stack": stack, "learn_rate_scale": 5.0}})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.get_pipe("span_relation").update(examples)  # gradients, no optimizer step
+    calls = {}
+
+    class Recorder:
+        def __call__(self, key, weights, gradient, *, lr_scale=1.0):
+            calls[key[1]] = lr_scale
+            return weights, gradient
+
+        def __getattr__(self, name):
+            return getattr(optimizer, name)
+
+    nlp.get_pipe("span_relation").finish_update(Recorder())
+    stack = {name: scale for name, scale in calls.items() if name.startswith("token_stack.")}
+    rest = {name: scale for name, scale in calls.items() if name.startswith("head.")}
+    assert stack and rest
+    assert set(stack.values()) == {2.0}
+    assert set(rest.values()) == {5.0}
+    assert ScaledOptimizer(Recorder(), 50.0, {"a.": 3.0}).scale_for((1, "a.b")) == 3.0
+    assert ScaledOptimizer(Recorder(), 50.0, {"a.": 3.0}).scale_for("key") == 50.0

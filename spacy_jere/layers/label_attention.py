@@ -35,15 +35,15 @@ import torch
 from spacy.util import registry
 from torch import nn
 
-
 LABEL_SOURCES = ("gold", "predicted", "soft")
 
 
 class LabelAttentionStack:
     def __init__(self, *, n_layers: int, width: Optional[int], n_heads: int, label_embedding: bool,
-                 label_width: int, dropout: float, tag_loss_weight: float, label_source: str = "gold"):
+                 label_width: int, dropout: float, tag_loss_weight: float, label_source: str = "gold",
+                 learn_rate_scale: Optional[float] = None):
         self.validate(n_layers=n_layers, width=width, n_heads=n_heads, label_width=label_width, dropout=dropout,
-                      tag_loss_weight=tag_loss_weight, label_source=label_source)
+                      tag_loss_weight=tag_loss_weight, label_source=label_source, learn_rate_scale=learn_rate_scale)
         self.n_layers = n_layers
         self.width = width
         self.n_heads = n_heads
@@ -52,11 +52,15 @@ class LabelAttentionStack:
         self.dropout = dropout
         self.tag_loss_weight = tag_loss_weight
         self.label_source = label_source
+        self.learn_rate_scale = learn_rate_scale
 
     @staticmethod
     def validate(*, n_layers: int, width: Optional[int], n_heads: int, label_width: int, dropout: float,
-                 tag_loss_weight: float, label_source: str = "gold") -> None:
+                 tag_loss_weight: float, label_source: str = "gold",
+                 learn_rate_scale: Optional[float] = None) -> None:
         problems = []
+        if learn_rate_scale is not None and not learn_rate_scale > 0:
+            problems.append(f"learn_rate_scale must be > 0 or null, got {learn_rate_scale}")
         if label_source not in LABEL_SOURCES:
             problems.append(f"label_source must be one of {', '.join(LABEL_SOURCES)}, got {label_source!r}")
         if n_layers < 1:
@@ -216,7 +220,8 @@ class LabelAttentionModule(nn.Module):
 @registry.architectures("spacy_jere.LabelAttentionStack.v1")
 def label_attention_stack(n_layers: int = 4, width: Optional[int] = None, n_heads: int = 8,
                           label_embedding: bool = True, label_width: int = 150, dropout: float = 0.1,
-                          tag_loss_weight: float = 1.0, label_source: str = "gold") -> LabelAttentionStack:
+                          tag_loss_weight: float = 1.0, label_source: str = "gold",
+                          learn_rate_scale: Optional[float] = None) -> LabelAttentionStack:
     """STSN's token stack (Ji et al., 3.2-3.3): label, entity and relation streams of
     ``width`` (null: the token width, the paper's d), ``n_layers`` layers of label
     attention with ``n_heads`` heads, a BIO tagging decoder whose cross-entropy
@@ -224,7 +229,9 @@ def label_attention_stack(n_layers: int = 4, width: Optional[int] = None, n_head
     the relation encoder the relation stream, each with a ``label_width`` embedding of
     the tokens' tags when ``label_embedding`` is on: in training the gold tags
     (``label_source = "gold"``, the paper's), the predicted ones (``"predicted"``) or the
-    predicted distribution (``"soft"``); at inference the predicted ones."""
+    predicted distribution (``"soft"``); at inference the predicted ones.
+    ``learn_rate_scale``: the stack's learning rate relative to the optimizer's (null:
+    the net's ``learn_rate_scale``, 50 in the shipped configs)."""
     return LabelAttentionStack(n_layers=n_layers, width=width, n_heads=n_heads, label_embedding=label_embedding,
                                label_width=label_width, dropout=dropout, tag_loss_weight=tag_loss_weight,
-                               label_source=label_source)
+                               label_source=label_source, learn_rate_scale=learn_rate_scale)
