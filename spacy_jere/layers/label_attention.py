@@ -41,7 +41,7 @@ LABEL_SOURCES = ("gold", "predicted", "soft")
 class LabelAttentionStack:
     def __init__(self, *, n_layers: int, width: Optional[int], n_heads: int, label_embedding: bool,
                  label_width: int, dropout: float, tag_loss_weight: float, label_source: str = "gold",
-                 learn_rate_scale: Optional[float] = None):
+                 learn_rate_scale: Optional[float] = 1.0):
         self.validate(n_layers=n_layers, width=width, n_heads=n_heads, label_width=label_width, dropout=dropout,
                       tag_loss_weight=tag_loss_weight, label_source=label_source, learn_rate_scale=learn_rate_scale)
         self.n_layers = n_layers
@@ -221,7 +221,7 @@ class LabelAttentionModule(nn.Module):
 def label_attention_stack(n_layers: int = 4, width: Optional[int] = None, n_heads: int = 8,
                           label_embedding: bool = True, label_width: int = 150, dropout: float = 0.1,
                           tag_loss_weight: float = 1.0, label_source: str = "gold",
-                          learn_rate_scale: Optional[float] = None) -> LabelAttentionStack:
+                          learn_rate_scale: Optional[float] = 1.0) -> LabelAttentionStack:
     """STSN's token stack (Ji et al., 3.2-3.3): label, entity and relation streams of
     ``width`` (null: the token width, the paper's d), ``n_layers`` layers of label
     attention with ``n_heads`` heads, a BIO tagging decoder whose cross-entropy
@@ -230,8 +230,9 @@ def label_attention_stack(n_layers: int = 4, width: Optional[int] = None, n_head
     the tokens' tags when ``label_embedding`` is on: in training the gold tags
     (``label_source = "gold"``, the paper's), the predicted ones (``"predicted"``) or the
     predicted distribution (``"soft"``); at inference the predicted ones.
-    ``learn_rate_scale``: the stack's learning rate relative to the optimizer's (null:
-    the net's ``learn_rate_scale``, 50 in the shipped configs)."""
+    ``learn_rate_scale``: the stack's learning rate relative to the optimizer's (1.0: the
+    encoder's; null: the net's ``learn_rate_scale``, 50 in the shipped configs, at which
+    the stack collapses: docs/papers.md)."""
     return LabelAttentionStack(n_layers=n_layers, width=width, n_heads=n_heads, label_embedding=label_embedding,
                                label_width=label_width, dropout=dropout, tag_loss_weight=tag_loss_weight,
                                label_source=label_source, learn_rate_scale=learn_rate_scale)
