@@ -21,10 +21,13 @@ each token's tag is concatenated to H_E^N and H_R^N, which the span and relation
 read (3.3). Which tag, in training (``label_source``; inference always uses the
 decoder's argmax): ``"gold"`` as in the paper; ``"predicted"`` the argmax as at
 inference; ``"soft"`` the decoder's softmax times the embedding table (differentiable).
-With gold tags the classifiers learn to read the entities off the embedding (a B-Peop
-tag gives span and type away), and at inference, where the tags are the decoder's, they
-find none until the decoder is near perfect: on the fast recipe (CoNLL04, seed 0) entity
-F1 was 0.00 at steps 350 and 700 (docs/papers.md).
+With gold tags the classifiers can learn to read the entities off the embedding (a
+B-Peop tag gives span and type away) and then depend on the decoder being right at
+inference; the other two sources train them on what inference gives them.
+
+The stack has its own learning rate (``learn_rate_scale``, default the encoder's): at the
+net's 50x it collapses within ~50 steps (its output stops depending on its input, the
+encoder's gradient is 0 and entity F1 stays at 0; docs/papers.md).
 
 Like the pruner, two faces: ``LabelAttentionStack`` is the config's object (settings,
 validation, the tag loss) and ``LabelAttentionModule`` the torch module in the net.
