@@ -238,7 +238,7 @@ def finish_update(model: Model, optimizer: Optimizer) -> None:
     model.get_ref("tok2vec").finish_update(optimizer)
     parts = {}
     stack = model.attrs.get("token_stack")
-    if stack is not None and getattr(stack, "learn_rate_scale", None) is not None:
+    if stack is not None and stack.learn_rate_scale is not None:
         parts["token_stack."] = stack.learn_rate_scale
     model.get_ref("net").finish_update(ScaledOptimizer(optimizer, model.attrs["learn_rate_scale"], parts))
 
@@ -254,7 +254,7 @@ class ScaledOptimizer:
         self._parts = parts or {}
 
     def scale_for(self, key) -> float:
-        name = key[1] if isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], str) else ""
+        name = key[1] if isinstance(key, tuple) else ""
         for prefix, scale in self._parts.items():
             if name.startswith(prefix):
                 return scale

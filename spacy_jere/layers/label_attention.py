@@ -43,8 +43,8 @@ LABEL_SOURCES = ("gold", "predicted", "soft")
 
 class LabelAttentionStack:
     def __init__(self, *, n_layers: int, width: Optional[int], n_heads: int, label_embedding: bool,
-                 label_width: int, dropout: float, tag_loss_weight: float, label_source: str = "gold",
-                 learn_rate_scale: Optional[float] = 1.0):
+                 label_width: int, dropout: float, tag_loss_weight: float, label_source: str,
+                 learn_rate_scale: Optional[float]):
         self.validate(n_layers=n_layers, width=width, n_heads=n_heads, label_width=label_width, dropout=dropout,
                       tag_loss_weight=tag_loss_weight, label_source=label_source, learn_rate_scale=learn_rate_scale)
         self.n_layers = n_layers
@@ -59,8 +59,7 @@ class LabelAttentionStack:
 
     @staticmethod
     def validate(*, n_layers: int, width: Optional[int], n_heads: int, label_width: int, dropout: float,
-                 tag_loss_weight: float, label_source: str = "gold",
-                 learn_rate_scale: Optional[float] = None) -> None:
+                 tag_loss_weight: float, label_source: str, learn_rate_scale: Optional[float]) -> None:
         problems = []
         if learn_rate_scale is not None and not learn_rate_scale > 0:
             problems.append(f"learn_rate_scale must be > 0 or null, got {learn_rate_scale}")
